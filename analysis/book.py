@@ -1,0 +1,113 @@
+"""What a chapter notebook uses: the store, glued numbers and citable figures, in one object.
+
+A chapter's first code cell after its parameters does::
+
+    ch = Chapter("02-technical", "Technical deep dive", store=store, as_of=as_of)
+
+and then reads with ``ch.db.sql(...)``, puts numbers into the prose with ``ch.glue(name, value)``
+(referred to in Markdown as ``{glue:text}`name:.1f```) and shows charts with ``ch.figure(...)``, which
+returns a citable ``Figure`` glued under its label for a ``{glue:figure}`` block in the prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+from IPython.display import HTML
+
+from analysis import __version__, figures
+from analysis.store import StoreReader, open_store
+
+SOURCE_COLUMN = "source_ids"
+
+
+def _flatten_sources(values: Iterable[Any]) -> list[str]:
+    found: set[str] = set()
+    for v in values:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            continue
+        if isinstance(v, str):
+            found.update(s.strip() for s in v.split(";") if s.strip())
+        else:
+            found.update(str(s) for s in v)
+    return sorted(found)
+
+
+class Chapter:
+    """One chapter's view of the book: its store, its glued values and its figures."""
+
+    def __init__(self, slug: str, title: str, *, store: str, as_of: str):
+        self.slug = slug
+        self.title = title
+        self.as_of = as_of
+        self.db: StoreReader = open_store(store)
+        self.figure_labels: list[str] = []
+        figures.enable()
+
+    @property
+    def page(self) -> str:
+        return f"chapters/{self.slug}.html"
+
+    def source_titles(self, ids: Sequence[str]) -> list[str]:
+        """``producer, title`` of each source id, in order."""
+        if not ids:
+            return []
+        frame = self.db.sql(
+            "SELECT source_id, producer || ', ' || title AS label FROM sources WHERE source_id IN ?",
+            [list(ids)],
+        )
+        labels = dict(zip(frame["source_id"], frame["label"]))
+        return [labels.get(i, i) for i in ids]
+
+    def figure(
+        self,
+        chart: alt.TopLevelMixin,
+        *,
+        label: str,
+        title: str,
+        data: pd.DataFrame | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> figures.Figure:
+        """A citable figure, glued under ``label`` for the prose to place with ``{glue:figure}``."""
+        ids = list(sources) if sources is not None else (
+            _flatten_sources(data[SOURCE_COLUMN]) if data is not None and SOURCE_COLUMN in data else []
+        )
+        fig = figures.Figure(
+            chart=chart, label=label, title=title, chapter=self.title, sources=self.source_titles(ids),
+            version=__version__, date=self.as_of, page=self.page,
+        )
+        self.figure_labels.append(label)
+        self.glue(label, fig)
+        return fig
+
+    def glue(self, name: str, value: Any) -> Any:
+        """Make ``value`` available to the prose as ``{glue:text}`name```; returns it."""
+        from myst_nb import glue
+
+        glue(name, value, display=False)
+        return value
+
+    def table(self, frame: pd.DataFrame, *, digits: int = 2) -> HTML:
+        """A table for display: numbers rounded and grouped, no index, every cell escaped."""
+        shown = frame.copy()
+        for col in shown.columns:
+            if pd.api.types.is_float_dtype(shown[col]):
+                shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.{digits}f}")
+            elif pd.api.types.is_integer_dtype(shown[col]):
+                shown[col] = shown[col].map(lambda v: f"{v:,d}")
+            else:
+                shown[col] = shown[col].map(_cell_text)
+        return HTML(shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)

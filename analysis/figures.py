@@ -1,0 +1,270 @@
+"""Charts of the book: one theme, deterministic offline HTML, and citable figures.
+
+``enable()`` registers an Altair renderer whose HTML is the same bytes on every run (the chart's
+``div`` id is derived from its content, not drawn at random), escapes ``<``, ``>`` and ``&`` inside
+the embedded JSON so no text from the data can close the script tag, and loads nothing from the
+network when the page already carries the vendored Vega bundle (``write_vega_bundle``).
+
+``Figure`` wraps a chart with its label (``fig-...``), a one-line title for citations and the ids of
+the sources its data comes from. In a notebook it displays the chart followed by links to the
+exported SVG, PNG and CSV and a "Cite this figure" block; the chart's Vega-Lite spec travels in the
+output's metadata so the book build can export the files from the recorded notebook
+(``export_figures``) without executing anything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+BOOK_TITLE = "The Inference Cost Book"
+BOOK_AUTHOR = "Inference Cost Book contributors"
+RENDERER = "inference-book"
+OUTPUT_METADATA_KEY = "inference-book/figure"
+FIGURES_DIR = "figures"
+LABEL_RE = re.compile(r"^fig-[a-z0-9][a-z0-9-]*$")
+EMBED_OPTIONS: dict[str, Any] = {
+    "renderer": "svg",
+    "actions": {"export": True, "source": False, "compiled": False, "editor": False},
+}
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+PALETTE = ["#1f5a94", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f", "#e07a5f"]
+VEGA_BUNDLE_NAME = "vega-bundle.js"
+
+
+class _ScriptSafeEncoder(json.JSONEncoder):
+    """JSON that can sit inside a ``<script>`` element whatever the strings hold."""
+
+    def encode(self, o: Any) -> str:
+        text = super().encode(o)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    def iterencode(self, o: Any, _one_shot: bool = False) -> Any:
+        yield self.encode(o)
+
+
+def script_safe_json(obj: Any) -> str:
+    """``obj`` as sorted JSON with ``<``, ``>`` and ``&`` escaped."""
+    return json.dumps(obj, cls=_ScriptSafeEncoder, sort_keys=True)
+
+
+def _content_id(spec: Mapping[str, Any]) -> str:
+    return "chart-" + hashlib.sha256(script_safe_json(spec).encode()).hexdigest()[:16]
+
+
+def chart_html(spec: Mapping[str, Any], *, div_id: str | None = None) -> str:
+    """The HTML that draws ``spec``; identical bytes for an identical spec."""
+    return alt.utils.html.spec_to_html(
+        dict(spec),
+        mode="vega-lite",
+        vega_version=alt.VEGA_VERSION,
+        vegaembed_version=alt.VEGAEMBED_VERSION,
+        vegalite_version=alt.VEGALITE_VERSION,
+        output_div=div_id or _content_id(spec),
+        embed_options=EMBED_OPTIONS,
+        json_kwds={"cls": _ScriptSafeEncoder, "sort_keys": True},
+        fullhtml=False,
+        template="universal",
+    )
+
+
+def _render(spec: dict[str, Any], **_: Any) -> dict[str, str]:
+    return {"text/html": chart_html(spec)}
+
+
+def _theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "font": FONT,
+            "view": {"continuousWidth": 560, "continuousHeight": 320, "stroke": None},
+            "axis": {"labelFontSize": 12, "titleFontSize": 13, "grid": True, "gridColor": "#e6e6e6"},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "range": {"category": PALETTE},
+            "title": {"fontSize": 14, "anchor": "start"},
+        }
+    }
+
+
+def enable() -> None:
+    """Use the book's theme and deterministic renderer for every chart in this kernel."""
+    alt.theme.register("inference-book", enable=True)(_theme)
+    alt.renderers.register(RENDERER, _render)
+    alt.renderers.enable(RENDERER)
+
+
+def vega_bundle_js() -> str:
+    """Vega, Vega-Lite and vega-embed in one script, announcing the versions Altair expects."""
+    import vl_convert
+
+    versions = {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
+    major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+    snippet = (
+        "window.vegaEmbed = vegaEmbed; window.vega = vega; window.vegaLite = vegaLite;\n"
+        f"window.VEGA_DEBUG = Object.assign(window.VEGA_DEBUG || {{}}, {json.dumps(versions)});\n"
+    )
+    bundle = vl_convert.javascript_bundle(snippet, vl_version=major_minor)
+    return "(function(){\n" + bundle + "\n})();\n"
+
+
+def write_vega_bundle(static_dir: Path) -> Path:
+    """Write the bundle into the book's ``_static`` folder (only when its bytes change)."""
+    static_dir.mkdir(parents=True, exist_ok=True)
+    path = static_dir / VEGA_BUNDLE_NAME
+    text = vega_bundle_js()
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class Citation:
+    """How to cite one figure of the book."""
+
+    label: str
+    title: str
+    chapter: str
+    version: str
+    date: str
+    sources: tuple[str, ...]
+    url: str
+
+    def text(self) -> str:
+        src = "; ".join(self.sources)
+        return (
+            f"{BOOK_AUTHOR} ({self.date[:4]}). \u201c{self.title}\u201d, figure {self.label}, "
+            f"in {BOOK_TITLE}, {self.chapter}, version {self.version} ({self.date}). {self.url}. "
+            f"Data: {src}."
+        )
+
+    def bibtex(self) -> str:
+        key = "inferencebook-" + self.label.removeprefix("fig-")
+        return (
+            f"@misc{{{key},\n"
+            f"  author = {{{{{BOOK_AUTHOR}}}}},\n"
+            f"  title = {{{{{self.title}}}}},\n"
+            f"  howpublished = {{{BOOK_TITLE}, {self.chapter}, figure {self.label}}},\n"
+            f"  year = {{{self.date[:4]}}},\n"
+            f"  version = {{{self.version}}},\n"
+            f"  url = {{{self.url}}},\n"
+            f"  note = {{Data: {'; '.join(self.sources)}}}\n"
+            f"}}"
+        )
+
+
+@dataclass
+class Figure:
+    """A chart with what it takes to cite it: label, title, chapter and data sources."""
+
+    chart: alt.TopLevelMixin
+    label: str
+    title: str
+    chapter: str
+    sources: Sequence[str]
+    version: str
+    date: str
+    page: str
+    data: pd.DataFrame | None = None
+    _spec: dict[str, Any] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not LABEL_RE.match(self.label):
+            raise ValueError(f"figure label {self.label!r} must look like fig-some-name")
+        self._spec = self.chart.to_dict()
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self._spec
+
+    def citation(self) -> Citation:
+        return Citation(
+            label=self.label, title=self.title, chapter=self.chapter, version=self.version,
+            date=self.date, sources=tuple(self.sources), url=f"{self.page}#{self.label}",
+        )
+
+    def drawn_data(self) -> pd.DataFrame:
+        """Exactly the rows the chart draws (its inline dataset)."""
+        if self.data is not None:
+            return self.data
+        return spec_data(self._spec)
+
+    def _repr_html_(self) -> str:
+        return self._repr_mimebundle_()[0]["text/html"]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
+        cite = self.citation()
+        base = f"../{FIGURES_DIR}/{self.label}"
+        links = " \u00b7 ".join(
+            f'<a href="{base}.{ext}" download>{ext.upper()}</a>' for ext in ("svg", "png", "csv")
+        )
+        block = (
+            f'<div class="figure-extras" data-figure="{self.label}">'
+            f'<p class="figure-downloads">Download: {links}</p>'
+            f'<details class="figure-cite"><summary>Cite this figure</summary>'
+            f'<p class="cite-text">{html.escape(cite.text())}</p>'
+            f'<pre class="cite-bibtex">{html.escape(cite.bibtex())}</pre></details></div>'
+        )
+        body = chart_html(self._spec, div_id=f"{self.label}-chart") + block
+        meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec}}
+        return {"text/html": body}, meta
+
+
+def spec_data(spec: Mapping[str, Any]) -> pd.DataFrame:
+    """The inline rows of a Vega-Lite spec (its datasets, concatenated if several)."""
+    datasets = spec.get("datasets") or {}
+    frames = [pd.DataFrame(rows) for rows in datasets.values()]
+    if not frames:
+        values = (spec.get("data") or {}).get("values")
+        frames = [pd.DataFrame(values or [])]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def iter_notebook_figures(notebook: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """Every figure recorded in a notebook's outputs (glued or displayed)."""
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            meta = (output.get("metadata") or {}).get(OUTPUT_METADATA_KEY)
+            if meta:
+                yield meta
+
+
+def export_figures(notebooks: Iterable[Path], out_dir: Path) -> list[Path]:
+    """Write ``<label>.svg``, ``.png`` and ``.csv`` for every figure recorded in ``notebooks``."""
+    import vl_convert
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    seen: dict[str, Path] = {}
+    for nb_path in notebooks:
+        notebook = json.loads(nb_path.read_text(encoding="utf-8"))
+        for fig in iter_notebook_figures(notebook):
+            label = fig["label"]
+            if label in seen and seen[label] != nb_path:
+                raise ValueError(f"figure label {label} is used in both {seen[label]} and {nb_path}")
+            seen[label] = nb_path
+            spec = fig["spec"]
+            vl_version = "v" + "_".join(alt.VEGALITE_VERSION.split(".")[:2])
+            svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version)
+            png = vl_convert.vegalite_to_png(spec, vl_version=vl_version, scale=2)
+            targets = {
+                out_dir / f"{label}.svg": svg.encode("utf-8"),
+                out_dir / f"{label}.png": png,
+                out_dir / f"{label}.csv": spec_data(spec).to_csv(index=False).encode("utf-8"),
+            }
+            for path, payload in targets.items():
+                if not path.exists() or path.read_bytes() != payload:
+                    path.write_bytes(payload)
+                written.append(path)
+    return written

@@ -1,0 +1,360 @@
+"""Run the chapters that are stale, keep their recorded outputs byte-stable, build the HTML.
+
+A chapter is stale when the hash of its inputs differs from the one recorded in
+``chapters/_execution.json`` after its last run. The inputs are: the notebook's cell sources (not its
+outputs, not the cell papermill injects), the parameters passed to it, the content hash of every
+store table it read on its last run (recorded while it ran, through ``StoreReader``), and the source
+of the ``analysis`` modules chapters import. Stale chapters are executed by papermill into a
+temporary file; only a successful run replaces the notebook, after the metadata papermill changes on
+every run (timestamps, durations, kernel versions, random cell ids) has been normalized away, so an
+unchanged chapter executed again is the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from analysis import store as store_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS_DIR = ROOT / "chapters"
+STATE_FILE = CHAPTERS_DIR / "_execution.json"
+STATUS_PAGE = CHAPTERS_DIR / "appendix-status.md"
+STORE_PARAMETER = "store"
+KERNEL_NAME = "python3"
+CODE_MODULES_EXCLUDED = {"pipeline.py", "cli.py", "__main__.py", "rerun.py", "bench.py"}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+INJECTED_TAG = "injected-parameters"
+
+
+def toc_files(root: Path = ROOT) -> list[Path]:
+    """Every page of the book, in the order of ``_toc.yml``."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[str] = [toc["root"]]
+
+    def walk(entries: Iterable[Mapping[str, Any]]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                found.append(entry["file"])
+            walk(entry.get("sections", []) or [])
+
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters", []) or [])
+    walk(toc.get("chapters", []) or [])
+    pages = []
+    for f in found:
+        for ext in (".ipynb", ".md"):
+            p = root / f"{f}{ext}"
+            if p.exists():
+                pages.append(p)
+                break
+    return pages
+
+
+def chapter_notebooks(root: Path = ROOT) -> list[Path]:
+    """The executable chapters, in book order."""
+    return [p for p in toc_files(root) if p.suffix == ".ipynb"]
+
+
+def code_hash(package_dir: Path = Path(__file__).resolve().parent) -> str:
+    """Hash of the ``analysis`` modules chapters may import."""
+    h = hashlib.sha256()
+    for path in sorted(package_dir.glob("*.py")):
+        if path.name in CODE_MODULES_EXCLUDED:
+            continue
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def source_hash(nb: nbformat.NotebookNode) -> str:
+    """Hash of what a person wrote in the notebook: cell types and sources, nothing executed."""
+    cells = [
+        [c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"]]
+        for c in nb.cells
+        if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])
+    ]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+
+
+def store_table_hashes(store_path: Path) -> dict[str, str]:
+    """Content hash of every table in the store."""
+    if not store_path.exists():
+        return {}
+    with store_mod.open_store(store_path) as db:
+        frame = db._con.execute("SELECT table_name, sha256 FROM _tables").df()
+    return dict(zip(frame["table_name"], frame["sha256"]))
+
+
+def inputs_hash(source: str, parameters: Mapping[str, Any], tables: Mapping[str, str | None], code: str) -> str:
+    payload = {"source": source, "parameters": dict(parameters), "tables": dict(tables), "code": code}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what changes from run to run without changing what the chapter says."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
+    for index, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        cell["id"] = f"cell-{index:03d}"
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("papermill", None)
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write atomically: a complete file or the old one, never half of one."""
+    text = nbformat.writes(nb, version=4)
+    if not text.endswith("\n"):
+        text += "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_state(path: Path = STATE_FILE) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_state(state: Mapping[str, Any], path: Path = STATE_FILE) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Whether a chapter must run, and why."""
+
+    notebook: Path
+    stale: bool
+    reason: str
+    inputs: str
+
+
+def plan(
+    store_path: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    root: Path = ROOT,
+    state: Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> list[Plan]:
+    """Which chapters are stale against the store and the recorded state."""
+    state = load_state(root / "chapters" / STATE_FILE.name) if state is None else state
+    tables = store_table_hashes(store_path)
+    code = code_hash()
+    plans = []
+    for nb_path in chapter_notebooks(root):
+        key = nb_path.relative_to(root).as_posix()
+        nb = nbformat.read(nb_path, as_version=4)
+        recorded = state.get(key)
+        params = dict(parameters or {})
+        if recorded is None:
+            plans.append(Plan(nb_path, True, "never executed", ""))
+            continue
+        read = {t: tables.get(t) for t in recorded.get("tables", [])}
+        digest = inputs_hash(source_hash(nb), params, read, code)
+        if force:
+            plans.append(Plan(nb_path, True, "forced", digest))
+        elif recorded.get("inputs") != digest:
+            plans.append(Plan(nb_path, True, _why(recorded, nb, params, read, code), digest))
+        else:
+            plans.append(Plan(nb_path, False, "up to date", digest))
+    return plans
+
+
+def _why(recorded: Mapping[str, Any], nb: nbformat.NotebookNode, params: Mapping[str, Any],
+         read: Mapping[str, str | None], code: str) -> str:
+    reasons = []
+    if recorded.get("source") != source_hash(nb):
+        reasons.append("notebook changed")
+    if recorded.get("parameters", {}) != dict(params):
+        reasons.append("parameters changed")
+    changed = [t for t, h in read.items() if recorded.get("table_hashes", {}).get(t) != h]
+    if changed:
+        reasons.append("data changed: " + ", ".join(sorted(changed)))
+    if recorded.get("code") != code:
+        reasons.append("analysis code changed")
+    return "; ".join(reasons) or "inputs changed"
+
+
+class ChapterFailed(Exception):
+    """A chapter raised while executing; its notebook was left as it was."""
+
+
+def execute(
+    nb_path: Path,
+    store_path: Path,
+    parameters: Mapping[str, Any] | None = None,
+) -> tuple[nbformat.NotebookNode, list[str], float]:
+    """Run one chapter with papermill; return the normalized notebook, tables read and seconds."""
+    import papermill
+
+    params = dict(parameters or {})
+    with tempfile.TemporaryDirectory(prefix="chapter-") as tmp:
+        out = Path(tmp) / nb_path.name
+        log = Path(tmp) / "reads.log"
+        log.touch()
+        previous = os.environ.get(store_mod.READS_LOG_ENV)
+        os.environ[store_mod.READS_LOG_ENV] = str(log)
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(nb_path), str(out), parameters=params or None, cwd=str(nb_path.parent),
+                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise ChapterFailed(f"{nb_path.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}") from None
+        finally:
+            if previous is None:
+                os.environ.pop(store_mod.READS_LOG_ENV, None)
+            else:
+                os.environ[store_mod.READS_LOG_ENV] = previous
+        seconds = time.perf_counter() - start
+        nb = normalize(nbformat.read(out, as_version=4))
+        tables = sorted({line.strip() for line in log.read_text().splitlines() if line.strip()})
+    return nb, tables, seconds
+
+
+def run_stale(
+    store_path: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    root: Path = ROOT,
+    force: bool = False,
+    echo: Callable[[str], None] = print,
+) -> list[Path]:
+    """Execute every stale chapter (papermill), record the new state, return what ran."""
+    state = load_state(root / "chapters" / STATE_FILE.name)
+    plans = plan(store_path, parameters, root=root, state=state, force=force)
+    stale = [p for p in plans if p.stale]
+    tables = store_table_hashes(store_path)
+    code = code_hash()
+    ran: list[Path] = []
+    if not stale:
+        echo(f"chapters: all {len(plans)} up to date, none executed")
+    for i, p in enumerate(stale, 1):
+        rel = p.notebook.relative_to(root).as_posix()
+        echo(f"[{i}/{len(stale)}] executing {rel} ({p.reason}) ...")
+        nb, read, seconds = execute(p.notebook, store_path, parameters)
+        params = dict(parameters or {})
+        read_hashes = {t: tables.get(t) for t in read}
+        src = source_hash(nb)
+        write_notebook(nb, p.notebook)
+        state[rel] = {
+            "inputs": inputs_hash(src, params, read_hashes, code),
+            "source": src,
+            "parameters": params,
+            "tables": read,
+            "table_hashes": read_hashes,
+            "code": code,
+            "seconds": round(seconds, 1),
+        }
+        save_state(state, root / "chapters" / STATE_FILE.name)
+        echo(f"[{i}/{len(stale)}] {rel} done in {seconds:.1f} s; read {', '.join(read) or 'no table'}")
+        ran.append(p.notebook)
+    write_status_page(state, root)
+    return ran
+
+
+def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
+    """The appendix page listing each chapter's last execution; rewritten only when it changes."""
+    lines = [
+        "# Execution status",
+        "",
+        "Each chapter is a notebook executed by papermill against the data store. A chapter runs",
+        "again only when its notebook, its parameters, the analysis code or one of the tables it",
+        "reads has changed; this page lists what each chapter read and how long its last run took.",
+        "",
+        "| Chapter | Tables read | Parameters | Last run (s) |",
+        "|---|---|---|---:|",
+    ]
+    for nb_path in chapter_notebooks(root):
+        rel = nb_path.relative_to(root).as_posix()
+        rec = state.get(rel, {})
+        params = ", ".join(f"`{k}={v}`" for k, v in sorted(rec.get("parameters", {}).items())) or "defaults"
+        tables = ", ".join(f"`{t}`" for t in rec.get("tables", [])) or "–"
+        seconds = rec.get("seconds")
+        lines.append(f"| [{nb_path.stem}]({nb_path.name}) | {tables} | {params} | "
+                     f"{'–' if seconds is None else f'{seconds:.1f}'} |")
+    text = "\n".join(lines) + "\n"
+    path = root / "chapters" / STATUS_PAGE.name
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def html_inputs_hash(root: Path = ROOT) -> str:
+    """Hash of everything the HTML build reads."""
+    h = hashlib.sha256()
+    paths = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
+             *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith(".")),
+             *sorted((root / "references.bib",)), root / "analysis" / "__init__.py"]
+    for p in paths:
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def build_html(root: Path = ROOT, *, echo: Callable[[str], None] = print, force: bool = False) -> bool:
+    """Vendor the chart scripts, build the HTML with zero warnings, export the figures.
+
+    Skipped when nothing the build reads has changed since the last successful build. Returns
+    whether a build ran.
+    """
+    from analysis import figures
+
+    figures.write_vega_bundle(root / "_static")
+    html_dir = root / "_build" / "html"
+    stamp = root / "_build" / ".html-inputs"
+    digest = html_inputs_hash(root)
+    if not force and html_dir.is_dir() and stamp.exists() and stamp.read_text() == digest:
+        echo("html: up to date, not rebuilt")
+        return False
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe), "build", str(root), "-W", "-n", "--keep-going", "--quiet"]
+    echo("html: " + " ".join(cmd[1:]))
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        stamp.unlink(missing_ok=True)
+        raise RuntimeError("jupyter-book build failed:\n" + output[-6000:])
+    figures.export_figures(chapter_notebooks(root), html_dir / figures.FIGURES_DIR)
+    stamp.write_text(digest)
+    echo(f"html: built into {html_dir.relative_to(root)}")
+    return True
+
+
+def clean_html(root: Path = ROOT) -> None:
+    shutil.rmtree(root / "_build", ignore_errors=True)

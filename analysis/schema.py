@@ -1,0 +1,209 @@
+"""The tables' contracts, read from the YAML sidecars beside each CSV in ``data/``.
+
+A sidecar ``<table>.meta.yml`` names the table, describes its origin (title, producer, URL, date
+accessed, licence, citation), its primary key, and every column: type, unit, description, whether
+it may be empty, and its checks (pattern, allowed values, bounds, reference to another table).
+``data/README.md`` documents the format; this module turns a sidecar into a typed ``TableSchema``
+and rejects a malformed sidecar with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "list")
+ORIGIN_FIELDS = ("title", "producer", "url", "date_accessed", "licence", "citation")
+LIST_SEPARATOR = ";"
+SOURCES_TABLE = "sources"
+SOURCE_COLUMN = "source_ids"
+SIDECAR_SUFFIX = ".meta.yml"
+
+
+class SchemaError(ValueError):
+    """A sidecar that does not describe a table properly."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column's contract."""
+
+    name: str
+    type: str
+    description: str
+    unit: str | None = None
+    required: bool = True
+    pattern: str | None = None
+    allowed: tuple[Any, ...] | None = None
+    min: float | dt.date | None = None
+    max: float | dt.date | None = None
+    references: tuple[str, str] | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return {
+            "string": "VARCHAR",
+            "integer": "BIGINT",
+            "number": "DOUBLE",
+            "boolean": "BOOLEAN",
+            "date": "DATE",
+            "list": "VARCHAR[]",
+        }[self.type]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a table as a whole comes from."""
+
+    title: str
+    producer: str
+    url: str
+    date_accessed: str
+    licence: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table's contract: name, origin, key and columns."""
+
+    name: str
+    title: str
+    description: str
+    origin: Origin
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    path: Path = field(compare=False)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _as_bound(value: Any, ctype: str, where: str) -> float | dt.date | None:
+    if value is None:
+        return None
+    if ctype == "date":
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise SchemaError(f"{where}: bound {value!r} is not a YYYY-MM-DD date") from exc
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SchemaError(f"{where}: bound {value!r} is not a number")
+    return float(value)
+
+
+def _column(raw: Any, where: str) -> Column:
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{where}: each column must be a mapping")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise SchemaError(f"{where}: a column has no name")
+    where = f"{where}, column {name!r}"
+    ctype = raw.get("type")
+    if ctype not in COLUMN_TYPES:
+        raise SchemaError(f"{where}: type must be one of {', '.join(COLUMN_TYPES)}, not {ctype!r}")
+    description = raw.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise SchemaError(f"{where}: a description is required")
+    unknown = set(raw) - {
+        "name", "type", "unit", "description", "required", "pattern", "allowed", "min", "max",
+        "references",
+    }
+    if unknown:
+        raise SchemaError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    pattern = raw.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise SchemaError(f"{where}: pattern does not compile: {exc}") from exc
+    allowed = raw.get("allowed")
+    references = raw.get("references")
+    ref: tuple[str, str] | None = None
+    if references is not None:
+        parts = str(references).split(".")
+        if len(parts) != 2 or not all(parts):
+            raise SchemaError(f"{where}: references must read table.column, not {references!r}")
+        ref = (parts[0], parts[1])
+    unit = raw.get("unit")
+    return Column(
+        name=name,
+        type=ctype,
+        description=description.strip(),
+        unit=None if unit is None else str(unit),
+        required=bool(raw.get("required", True)),
+        pattern=pattern,
+        allowed=None if allowed is None else tuple(allowed),
+        min=_as_bound(raw.get("min"), ctype, where),
+        max=_as_bound(raw.get("max"), ctype, where),
+        references=ref,
+    )
+
+
+def load_schema(path: Path) -> TableSchema:
+    """Read one sidecar; raise ``SchemaError`` naming the file and field when it is malformed."""
+    where = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{where}: not readable YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{where}: a sidecar must be a mapping")
+    name = raw.get("name")
+    expected = path.name[: -len(SIDECAR_SUFFIX)]
+    if name != expected:
+        raise SchemaError(f"{where}: name is {name!r} but the file says {expected!r}")
+    origin_raw = raw.get("origin")
+    if not isinstance(origin_raw, dict):
+        raise SchemaError(f"{where}: an origin mapping is required")
+    missing = [f for f in ORIGIN_FIELDS if not str(origin_raw.get(f) or "").strip()]
+    if missing:
+        raise SchemaError(f"{where}: origin lacks {', '.join(missing)}")
+    origin = Origin(**{f: str(origin_raw[f]).strip() for f in ORIGIN_FIELDS})
+    columns_raw = raw.get("columns")
+    if not isinstance(columns_raw, list) or not columns_raw:
+        raise SchemaError(f"{where}: columns must be a non-empty list")
+    columns = tuple(_column(c, where) for c in columns_raw)
+    names = [c.name for c in columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SchemaError(f"{where}: column(s) declared twice: {', '.join(dupes)}")
+    key = raw.get("primary_key")
+    if not isinstance(key, list) or not key:
+        raise SchemaError(f"{where}: primary_key must be a non-empty list of columns")
+    for k in key:
+        if k not in names:
+            raise SchemaError(f"{where}: primary_key column {k!r} is not declared")
+    if name != SOURCES_TABLE and SOURCE_COLUMN not in names:
+        raise SchemaError(f"{where}: every table needs a {SOURCE_COLUMN!r} column")
+    return TableSchema(
+        name=name,
+        title=str(raw.get("title") or name),
+        description=str(raw.get("description") or "").strip(),
+        origin=origin,
+        primary_key=tuple(key),
+        columns=columns,
+        path=path,
+    )
+
+
+def load_schemas(data_dir: Path) -> dict[str, TableSchema]:
+    """Every sidecar in ``data_dir``, by table name."""
+    return {
+        s.name: s
+        for s in (load_schema(p) for p in sorted(data_dir.glob(f"*{SIDECAR_SUFFIX}")))
+    }

@@ -1,0 +1,510 @@
+"""Validate the data files against their sidecars and build the DuckDB store from them.
+
+Validation reads every ``data/<table>.csv`` with its ``<table>.meta.yml`` and collects every problem
+before anything is written: undecodable bytes, an empty file, missing or unexpected columns, ragged
+rows, values of the wrong type, empty required cells, values outside their range or allowed set,
+duplicate keys and references to rows that do not exist. Each ``Problem`` names the file, the line,
+the column and what was expected. Only a clean set of files is built, into a temporary file beside
+the store that is renamed into place when complete, so a failed or interrupted build leaves the
+previous store untouched. Chapters open the store read-only through ``open_store``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis.schema import (
+    LIST_SEPARATOR,
+    SIDECAR_SUFFIX,
+    SOURCE_COLUMN,
+    SOURCES_TABLE,
+    Column,
+    SchemaError,
+    TableSchema,
+    load_schema,
+)
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+STORE_NAME = "inference.duckdb"
+MAX_REPORTS_PER_CHECK = 10
+DATE_RE = r"\d{4}-\d{2}-\d{2}"
+READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
+META_TABLES = ("_tables", "_columns")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a data file."""
+
+    file: str
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.message}"
+
+
+class ValidationError(Exception):
+    """The data files have problems; ``problems`` lists every one."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        head = f"{len(self.problems)} problem(s) in the data; the store was not changed."
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+@dataclass
+class LoadedTable:
+    """A table that passed its own checks: raw text cells plus what the build needs."""
+
+    schema: TableSchema
+    frame: pd.DataFrame
+    lines: np.ndarray
+    csv_path: Path
+    sha256: str
+    file_label: str = field(default="")
+
+
+def _label(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _decode(raw: bytes, label: str) -> tuple[str | None, list[Problem]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        return None, [Problem(label, line, None, f"bytes {bad} are not UTF-8; save the file as UTF-8")]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, []
+
+
+def _structure(text: str, label: str, schema: TableSchema) -> tuple[list[str], np.ndarray, list[Problem]]:
+    """Header and the starting line of every record; ragged rows and header problems."""
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], np.empty(0, dtype=np.int64), [Problem(label, None, None, "the file is empty; expected a header line")]
+    except csv.Error as exc:
+        return [], np.empty(0, dtype=np.int64), [Problem(label, 1, None, f"unreadable header: {exc}")]
+    header = [h.strip() for h in header]
+    expected = list(schema.column_names)
+    for name in expected:
+        if name not in header:
+            problems.append(Problem(label, 1, name, "missing column (declared in the sidecar)"))
+    for name in header:
+        if name not in expected:
+            problems.append(Problem(label, 1, name, "unexpected column (not declared in the sidecar)"))
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(label, 1, name, "column appears twice in the header"))
+        seen.add(name)
+    width = len(header)
+    starts: list[int] = []
+    previous = reader.line_num
+    ragged = 0
+    try:
+        for row in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if not row:
+                problems.append(Problem(label, start, None, "blank line inside the table"))
+                starts.append(-1)
+                continue
+            starts.append(start)
+            if len(row) != width:
+                ragged += 1
+                if ragged <= MAX_REPORTS_PER_CHECK:
+                    problems.append(
+                        Problem(label, start, None, f"ragged row: {len(row)} fields, the header has {width}")
+                    )
+    except csv.Error as exc:
+        problems.append(Problem(label, previous + 1, None, f"unreadable CSV: {exc}"))
+    if ragged > MAX_REPORTS_PER_CHECK:
+        problems.append(Problem(label, None, None, f"... and {ragged - MAX_REPORTS_PER_CHECK} more ragged rows"))
+    if not starts and not problems:
+        problems.append(Problem(label, None, None, "the table has a header but no rows"))
+    return header, np.asarray(starts, dtype=np.int64), problems
+
+
+def _report(
+    problems: list[Problem], label: str, lines: np.ndarray, mask: np.ndarray, column: str,
+    describe: Callable[[int], str],
+) -> None:
+    idx = np.flatnonzero(mask)
+    for i in idx[:MAX_REPORTS_PER_CHECK]:
+        problems.append(Problem(label, int(lines[i]), column, describe(int(i))))
+    if len(idx) > MAX_REPORTS_PER_CHECK:
+        problems.append(Problem(label, None, column, f"... and {len(idx) - MAX_REPORTS_PER_CHECK} more rows like these"))
+
+
+def _typed(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+    """Values converted to the column's type (NaN/NaT where empty) and a mask of unparsable cells."""
+    present = (values != "").to_numpy()
+    if col.type in ("number", "integer"):
+        numbers = pd.to_numeric(values.where(values != ""), errors="coerce").astype("float64")
+        ok = np.isfinite(numbers.to_numpy())
+        if col.type == "integer":
+            ok &= np.equal(np.mod(np.nan_to_num(numbers.to_numpy()), 1), 0)
+        return numbers, present & ~ok
+    if col.type == "date":
+        shaped = values.str.fullmatch(DATE_RE).fillna(False).to_numpy(dtype=bool)
+        dates = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
+        return dates, present & ~(shaped & dates.notna().to_numpy())
+    if col.type == "boolean":
+        ok = values.str.lower().isin(["true", "false"]).to_numpy()
+        return values.str.lower() == "true", present & ~ok
+    return values, np.zeros(len(values), dtype=bool)
+
+
+def _expected(col: Column) -> str:
+    return {
+        "number": "a number (plain decimal, no units or thousands separators)",
+        "integer": "a whole number",
+        "date": "a date as YYYY-MM-DD",
+        "boolean": "true or false",
+    }.get(col.type, col.type)
+
+
+def _check_column(
+    frame: pd.DataFrame, col: Column, label: str, lines: np.ndarray, problems: list[Problem]
+) -> None:
+    values = frame[col.name]
+    present = (values != "").to_numpy()
+    if col.required:
+        _report(problems, label, lines, ~present, col.name, lambda i: "empty, but the column is required")
+    typed, bad = _typed(values, col)
+    _report(problems, label, lines, bad, col.name,
+            lambda i: f"expected {_expected(col)}, got {values.iat[i]!r}")
+    good = present & ~bad
+    if col.type == "list":
+        items = values[good].str.split(LIST_SEPARATOR).explode()
+        item_rows = items.index.to_numpy()
+        item_values = items.astype(str).str.strip()
+        empty_item = (item_values == "").to_numpy()
+        _report_items(problems, label, lines, frame.index, item_rows, empty_item, col.name,
+                      "an empty item in the list (stray ';')")
+        _string_checks(item_values, col, label, lines, frame.index, item_rows, problems)
+        return
+    if col.type == "string":
+        rows = frame.index.to_numpy()[good]
+        _string_checks(values[good], col, label, lines, frame.index, rows, problems)
+        return
+    if col.type in ("number", "integer", "date"):
+        arr = typed.to_numpy()
+        for bound, op, word in ((col.min, np.less, "at least"), (col.max, np.greater, "at most")):
+            if bound is None:
+                continue
+            b = np.datetime64(bound) if col.type == "date" else bound
+            with np.errstate(invalid="ignore"):
+                out = good & op(arr, b)
+            _report(problems, label, lines, out, col.name,
+                    lambda i, b=bound, w=word: f"value {values.iat[i]!r} is out of range: expected {w} {b}")
+    if col.allowed is not None:
+        allowed = {str(a) for a in col.allowed}
+        out = good & ~values.isin(allowed).to_numpy()
+        _report(problems, label, lines, out, col.name,
+                lambda i: f"value {values.iat[i]!r} is not one of {', '.join(sorted(allowed))}")
+
+
+def _report_items(
+    problems: list[Problem], label: str, lines: np.ndarray, index: pd.Index, item_rows: np.ndarray,
+    bad: np.ndarray, column: str, message: str,
+) -> None:
+    rows = np.unique(item_rows[bad])
+    mask = np.zeros(len(index), dtype=bool)
+    mask[index.get_indexer(rows)] = True
+    _report(problems, label, lines, mask, column, lambda i: message)
+
+
+def _string_checks(
+    values: pd.Series, col: Column, label: str, lines: np.ndarray, index: pd.Index,
+    rows: np.ndarray, problems: list[Problem],
+) -> None:
+    if col.pattern is not None:
+        bad = ~values.str.fullmatch(col.pattern).fillna(False).to_numpy(dtype=bool)
+        _report_bad_values(problems, label, lines, index, rows, values, bad, col.name,
+                           f"does not match the pattern {col.pattern}")
+    if col.allowed is not None:
+        allowed = {str(a) for a in col.allowed}
+        bad = ~values.isin(allowed).to_numpy()
+        _report_bad_values(problems, label, lines, index, rows, values, bad, col.name,
+                           f"is not one of {', '.join(sorted(allowed))}")
+
+
+def _report_bad_values(
+    problems: list[Problem], label: str, lines: np.ndarray, index: pd.Index, rows: np.ndarray,
+    values: pd.Series, bad: np.ndarray, column: str, message: str,
+) -> None:
+    positions = index.get_indexer(rows[bad])
+    shown = values.to_numpy()[bad]
+    for pos, val in list(zip(positions, shown))[:MAX_REPORTS_PER_CHECK]:
+        problems.append(Problem(label, int(lines[pos]), column, f"value {val!r} {message}"))
+    if len(positions) > MAX_REPORTS_PER_CHECK:
+        problems.append(Problem(label, None, column, f"... and {len(positions) - MAX_REPORTS_PER_CHECK} more values like these"))
+
+
+def load_table(schema: TableSchema, csv_path: Path) -> tuple[LoadedTable | None, list[Problem]]:
+    """Read one CSV and check it against its own schema (references are checked later)."""
+    label = _label(csv_path)
+    if not csv_path.exists():
+        return None, [Problem(label, None, None, f"missing: the sidecar {schema.path.name} has no CSV beside it")]
+    raw = csv_path.read_bytes()
+    text, problems = _decode(raw, label)
+    if text is None:
+        return None, problems
+    if not text.strip():
+        return None, [Problem(label, None, None, "the file is empty; expected a header line and rows")]
+    header, lines, problems = _structure(text, label, schema)
+    if problems:
+        return None, problems
+    frame = pd.read_csv(
+        io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=False,
+    )
+    frame.columns = header
+    frame = frame[list(schema.column_names)]
+    for col in schema.columns:
+        frame[col.name] = frame[col.name].str.strip()
+        _check_column(frame, col, label, lines, problems)
+    key = list(schema.primary_key)
+    dup = frame.duplicated(subset=key, keep="first").to_numpy()
+    _report(problems, label, lines, dup, ",".join(key),
+            lambda i: "duplicate key " + "/".join(repr(frame[k].iat[i]) for k in key))
+    digest = hashlib.sha256(raw + schema.path.read_bytes()).hexdigest()
+    return LoadedTable(schema, frame, lines, csv_path, digest, label), problems
+
+
+def _check_references(tables: dict[str, LoadedTable], problems: list[Problem]) -> None:
+    for table in tables.values():
+        for col in table.schema.columns:
+            if col.references is None:
+                continue
+            target_table, target_col = col.references
+            target = tables.get(target_table)
+            if target is None or target_col not in target.frame.columns:
+                problems.append(Problem(table.file_label, None, col.name,
+                                        f"refers to {target_table}.{target_col}, which is not a valid table column"))
+                continue
+            known = set(target.frame[target_col])
+            values = table.frame[col.name]
+            present = values != ""
+            if col.type == "list":
+                items = values[present].str.split(LIST_SEPARATOR).explode().str.strip()
+                unknown = items[~items.isin(known)]
+                shown = unknown.groupby(level=0).agg(lambda s: ", ".join(map(repr, s)))
+            else:
+                unknown = values[present & ~values.isin(known)]
+                shown = unknown.map(repr)
+            mask = np.zeros(len(values), dtype=bool)
+            mask[table.frame.index.get_indexer(shown.index)] = True
+            _report(problems, table.file_label, table.lines, mask, col.name,
+                    lambda i, s=shown, t=target_table, c=target_col:
+                    f"{s.loc[table.frame.index[i]]} not found in {t}.{c}")
+
+
+def table_files(data_dir: Path, overrides: dict[str, Path] | None = None) -> dict[str, tuple[Path, Path]]:
+    """Table name -> (sidecar, csv) for every sidecar in ``data_dir``, CSVs optionally replaced."""
+    files = {}
+    for sidecar in sorted(data_dir.glob(f"*{SIDECAR_SUFFIX}")):
+        name = sidecar.name[: -len(SIDECAR_SUFFIX)]
+        files[name] = (sidecar, data_dir / f"{name}.csv")
+    for name, path in (overrides or {}).items():
+        sidecar = files.get(name, (path.with_name(f"{name}{SIDECAR_SUFFIX}"), path))[0]
+        files[name] = (sidecar, path)
+    return files
+
+
+def validate(data_dir: Path = DEFAULT_DATA_DIR, *, overrides: dict[str, Path] | None = None) -> dict[str, LoadedTable]:
+    """Check every table in ``data_dir``; raise ``ValidationError`` listing every problem."""
+    problems: list[Problem] = []
+    tables: dict[str, LoadedTable] = {}
+    files = table_files(data_dir, overrides)
+    for csv_path in sorted(data_dir.glob("*.csv")):
+        if csv_path.stem not in files:
+            problems.append(Problem(_label(csv_path), None, None,
+                                    f"no sidecar {csv_path.stem}{SIDECAR_SUFFIX}: every table needs its contract"))
+    for name, (sidecar, csv_path) in files.items():
+        try:
+            schema = load_schema(sidecar)
+        except SchemaError as exc:
+            problems.append(Problem(_label(sidecar), None, None, str(exc).split(": ", 1)[-1]))
+            continue
+        table, found = load_table(schema, csv_path)
+        problems.extend(found)
+        if table is not None:
+            tables[name] = table
+    if SOURCES_TABLE not in files:
+        problems.append(Problem(_label(data_dir), None, None, f"no {SOURCES_TABLE} table: every row must cite a source"))
+    if not problems:
+        _check_references(tables, problems)
+    if problems:
+        raise ValidationError(problems)
+    return tables
+
+
+def _select_sql(schema: TableSchema) -> str:
+    parts = []
+    for col in schema.columns:
+        q = f'"{col.name}"'
+        cell = f"NULLIF({q}, '')"
+        if col.type == "list":
+            expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), x -> trim(x))"
+        elif col.type == "boolean":
+            expr = f"lower({cell}) = 'true'"
+        elif col.type == "string":
+            expr = cell
+        else:
+            expr = f"CAST({cell} AS {col.sql_type})"
+        parts.append(f"{expr} AS {q}")
+    return ", ".join(parts)
+
+
+def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows_t, rows_c = [], []
+    for name, t in sorted(tables.items()):
+        o = t.schema.origin
+        rows_t.append({
+            "table_name": name, "title": t.schema.title, "description": t.schema.description,
+            "origin_title": o.title, "producer": o.producer, "url": o.url,
+            "date_accessed": o.date_accessed, "licence": o.licence, "citation": o.citation,
+            "primary_key": ",".join(t.schema.primary_key), "row_count": len(t.frame),
+            "sha256": t.sha256, "file": f"data/{name}.csv",
+        })
+        for pos, c in enumerate(t.schema.columns):
+            checks = []
+            if c.min is not None:
+                checks.append(f">= {c.min}")
+            if c.max is not None:
+                checks.append(f"<= {c.max}")
+            if c.allowed is not None:
+                checks.append("one of " + ", ".join(map(str, c.allowed)))
+            if c.pattern is not None:
+                checks.append(f"matches {c.pattern}")
+            if c.references is not None:
+                checks.append("refers to " + ".".join(c.references))
+            rows_c.append({
+                "table_name": name, "position": pos, "column_name": c.name, "type": c.type,
+                "unit": c.unit, "description": c.description, "required": c.required,
+                "checks": "; ".join(checks), "is_key": c.name in t.schema.primary_key,
+            })
+    return pd.DataFrame(rows_t), pd.DataFrame(rows_c)
+
+
+def build(tables: dict[str, LoadedTable], store_path: Path) -> Path:
+    """Write the validated tables into a new store and rename it over ``store_path``."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store_path.with_name(f".{store_path.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for name, t in sorted(tables.items()):
+                con.register("incoming", t.frame)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT {_select_sql(t.schema)} FROM incoming')
+                con.unregister("incoming")
+            meta_t, meta_c = _meta_frames(tables)
+            for name, frame in zip(META_TABLES, (meta_t, meta_c)):
+                con.register("incoming", frame)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+                con.unregister("incoming")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, store_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return store_path
+
+
+def build_store(data_dir: Path = DEFAULT_DATA_DIR, store_path: Path | None = None) -> Path:
+    """Validate ``data_dir`` and, only if clean, build the store atomically."""
+    tables = validate(data_dir)
+    return build(tables, store_path or data_dir / STORE_NAME)
+
+
+class StoreReader:
+    """A read-only view of the store for chapters: queries return DataFrames.
+
+    The names of the tables each query reads are remembered (and appended to the file named by the
+    environment variable ``INFERENCE_BOOK_READS_LOG`` when the pipeline sets it), so the pipeline
+    knows which tables a chapter depends on.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"no store at {self.path}; build it with `make store`")
+        self._con = duckdb.connect(str(self.path), read_only=True)
+        self.tables_read: set[str] = set()
+
+    def _note(self, names: Iterable[str]) -> None:
+        new = set(names) - self.tables_read
+        if not new:
+            return
+        self.tables_read |= new
+        log = os.environ.get(READS_LOG_ENV)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.writelines(f"{n}\n" for n in sorted(new))
+
+    def sql(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> pd.DataFrame:
+        """Run a query and return its result; the tables it reads are recorded."""
+        self._note(duckdb.get_table_names(query))
+        return self._con.execute(query, params).df() if params else self._con.execute(query).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table."""
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"not a table name: {name!r}")
+        return self.sql(f'SELECT * FROM "{name}"')
+
+    def scalar(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> object:
+        """The single value a query returns."""
+        frame = self.sql(query, params)
+        if frame.shape != (1, 1):
+            raise ValueError(f"expected one value, the query returned shape {frame.shape}")
+        return frame.iat[0, 0]
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "StoreReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: str | Path) -> StoreReader:
+    """Open the store read-only."""
+    return StoreReader(path)
+
