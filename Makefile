@@ -1,0 +1,46 @@
+# The book's commands. `make book` builds everything from a clone; `make test` checks it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PARAMS ?=
+DATA ?=
+
+.PHONY: book store test bench serve rerun pdf clean
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+## book: validate data/, build the store, execute stale chapters, build _build/html
+book: $(INSTALLED)
+	$(PY) -m analysis build $(foreach p,$(PARAMS),--param $(p))
+
+## store: validate data/ and build data/inference.duckdb only
+store: $(INSTALLED)
+	$(PY) -m analysis store
+
+## test: the whole suite (unit, data, nbval, browser) against a built book
+test: book
+	$(PY) -m pytest
+
+## rerun: merge the tables in DATA=DIR into data/ and rebuild what changed
+rerun: $(INSTALLED)
+	$(PY) -m analysis rerun --data $(DATA) $(foreach p,$(PARAMS),--param $(p))
+
+## bench: the benchmark suite (not part of make test)
+bench: book
+	$(PY) -m analysis bench
+
+## serve: preview the built book on http://127.0.0.1:8000
+serve: book
+	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+
+## pdf: the whole book as one PDF, printed by headless Chromium
+pdf: book
+	$(PY) -m analysis pdf
+
+clean:
+	rm -rf _build data/inference.duckdb
