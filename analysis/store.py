@@ -376,7 +376,7 @@ def _select_sql(schema: TableSchema) -> str:
         q = f'"{col.name}"'
         cell = f"NULLIF({q}, '')"
         if col.type == "list":
-            expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), x -> trim(x))"
+            expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), lambda x: trim(x))"
         elif col.type == "boolean":
             expr = f"lower({cell}) = 'true'"
         elif col.type == "string":
@@ -465,9 +465,10 @@ class StoreReader:
             raise FileNotFoundError(f"no store at {self.path}; build it with `make store`")
         self._con = duckdb.connect(str(self.path), read_only=True)
         self.tables_read: set[str] = set()
+        self._tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
     def _note(self, names: Iterable[str]) -> None:
-        new = set(names) - self.tables_read
+        new = (set(names) & self._tables) - self.tables_read
         if not new:
             return
         self.tables_read |= new
