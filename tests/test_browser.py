@@ -1,0 +1,148 @@
+"""The built book in a real browser (Debian's Chromium driven by Playwright), with the network cut.
+
+Every page is served from ``_build/html`` on 127.0.0.1; any request for another host is aborted and
+counted as a failure, as is any failed request and any console error. Every chart must be drawn (an
+SVG inside its vega-embed container), and every figure's SVG, PNG and CSV must exist and be linked.
+A screenshot of each chapter is kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ROOT
+
+HTML = ROOT / "_build" / "html"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-features=MediaRouter,OptimizationHints",
+]
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.glob("**/*.html")
+               if not p.relative_to(HTML).as_posix().startswith(("_", "figures/")))
+CHAPTERS = [p for p in PAGES if re.match(r"chapters/0\d-", p)]
+CHART_TIMEOUT_MS = 20000
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if not HTML.is_dir():
+        pytest.fail("the book is not built: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser: object, server: str, path: str, *, width: int = 1200) -> tuple[object, dict[str, list[str]]]:
+    """Load ``path`` with every off-machine request blocked; return the page and what went wrong."""
+    problems: dict[str, list[str]] = {"offsite": [], "failed": [], "console": [], "pageerror": []}
+    context = browser.new_context(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
+
+    def route(r: object) -> None:
+        url = r.request.url  # type: ignore[attr-defined]
+        host = urlparse(url).hostname
+        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            problems["offsite"].append(url)
+            r.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))
+    page.on("requestfailed", lambda r: problems["failed"].append(r.url))
+    page.on("response", lambda r: problems["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(f"{server}/{path}", wait_until="load")
+    return page, problems
+
+
+def wait_for_charts(page: object) -> int:
+    """Wait until every chart container holds an SVG; return how many charts the page has."""
+    count = page.locator("div[id^='fig-'][id$='-chart'], div[id^='chart-']").count()  # type: ignore[attr-defined]
+    if count:
+        page.wait_for_function(  # type: ignore[attr-defined]
+            """() => [...document.querySelectorAll("div[id^='fig-'][id$='-chart'], div[id^='chart-']")]
+                   .every(d => d.querySelector('svg.marks, canvas.marks'))""",
+            timeout=CHART_TIMEOUT_MS,
+        )
+    return count
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_offline_without_errors(browser: object, server: str, path: str) -> None:
+    page, problems = open_page(browser, server, path)
+    wait_for_charts(page)
+    page.wait_for_timeout(200)  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert problems == {"offsite": [], "failed": [], "console": [], "pageerror": []}
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_charts_are_drawn_and_figures_linked(browser: object, server: str, path: str) -> None:
+    page, problems = open_page(browser, server, path)
+    charts = wait_for_charts(page)
+    assert charts >= 1, f"{path} has no chart"
+    for label in page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "div.figure-extras", "els => els.map(e => e.dataset.figure)"
+    ):
+        for ext in ("svg", "png", "csv"):
+            assert (HTML / "figures" / f"{label}.{ext}").stat().st_size > 0
+            assert page.locator(f"div.figure-extras[data-figure='{label}'] a[href$='/{label}.{ext}']").count() == 1  # type: ignore[attr-defined]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / (Path(path).stem + ".png")), full_page=True)  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert problems["offsite"] == [] and problems["console"] == []
+
+
+def test_a_broken_chart_script_is_seen(browser: object, server: str, tmp_path: Path) -> None:
+    """The chart check has teeth: with the vendored Vega bundle broken, charts stay blank and it fails."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page, problems = open_page(browser, server, "intro.html")
+    context = page.context  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]
+    context.route("**/_static/vega-bundle.js", lambda r: r.fulfill(status=200, body="/* broken */"))
+    page = context.new_page()
+    page.goto(f"{server}/{CHAPTERS[0]}", wait_until="load")
+    with pytest.raises(PlaywrightTimeout):
+        page.wait_for_function(
+            """() => [...document.querySelectorAll("div[id^='fig-'][id$='-chart']")]
+                   .every(d => d.querySelector('svg.marks'))""",
+            timeout=3000,
+        )
+    context.close()
+
+
+def test_the_book_was_built_with_every_chapter() -> None:
+    assert len(CHAPTERS) == 7, CHAPTERS
+    assert "intro.html" in PAGES and "search.html" in PAGES
