@@ -70,7 +70,7 @@ class Chapter:
         title: str,
         data: pd.DataFrame | None = None,
         sources: Sequence[str] | None = None,
-    ) -> figures.Figure:
+    ) -> None:
         """A citable figure, glued under ``label`` for the prose to place with ``{glue:figure}``."""
         ids = list(sources) if sources is not None else (
             _flatten_sources(data[SOURCE_COLUMN]) if data is not None and SOURCE_COLUMN in data else []
@@ -81,14 +81,18 @@ class Chapter:
         )
         self.figure_labels.append(label)
         self.glue(label, fig)
-        return fig
 
-    def glue(self, name: str, value: Any) -> Any:
-        """Make ``value`` available to the prose as ``{glue:text}`name```; returns it."""
+    def glue(self, name: str, value: Any) -> None:
+        """Make ``value`` available to the prose as ``{glue:text}`name```."""
         from myst_nb import glue
 
         glue(name, value, display=False)
-        return value
+
+    def glue_md(self, name: str, text: str) -> None:
+        """Make Markdown ``text`` available to the prose as ``{glue:md}`name```."""
+        from IPython.display import Markdown
+
+        self.glue(name, Markdown(text))
 
     def table(self, frame: pd.DataFrame, *, digits: int = 2) -> HTML:
         """A table for display: numbers rounded and grouped, no index, every cell escaped."""

@@ -45,11 +45,11 @@ class _ScriptSafeEncoder(json.JSONEncoder):
     """JSON that can sit inside a ``<script>`` element whatever the strings hold."""
 
     def encode(self, o: Any) -> str:
-        text = super().encode(o)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return "".join(self.iterencode(o))
 
     def iterencode(self, o: Any, _one_shot: bool = False) -> Any:
-        yield self.encode(o)
+        for chunk in super().iterencode(o, _one_shot):
+            yield chunk.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def script_safe_json(obj: Any) -> str:
@@ -87,7 +87,7 @@ def _theme() -> alt.theme.ThemeConfig:
             "font": FONT,
             "view": {"continuousWidth": 560, "continuousHeight": 320, "stroke": None},
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "grid": True, "gridColor": "#e6e6e6"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": 4},
             "range": {"category": PALETTE},
             "title": {"fontSize": 14, "anchor": "start"},
         }

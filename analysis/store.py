@@ -41,6 +41,7 @@ MAX_REPORTS_PER_CHECK = 10
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
 META_TABLES = ("_tables", "_columns")
+PLACEHOLDER_RE = re.compile(r"\?|\$[A-Za-z_][A-Za-z0-9_]*|\$\d+")
 
 
 @dataclass(frozen=True, order=True)
@@ -479,7 +480,7 @@ class StoreReader:
 
     def sql(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> pd.DataFrame:
         """Run a query and return its result; the tables it reads are recorded."""
-        self._note(duckdb.get_table_names(query))
+        self._note(duckdb.get_table_names(PLACEHOLDER_RE.sub("NULL", query)))
         return self._con.execute(query, params).df() if params else self._con.execute(query).df()
 
     def table(self, name: str) -> pd.DataFrame:

@@ -1,0 +1,458 @@
+"""Cost of serving a million output tokens, from an hourly price or from owning the hardware.
+
+The model has two steps.
+
+1. **An hourly cost** for one serving unit (a chip, a server or a whole node: whatever produces
+   ``tokens_per_s``). When renting, it is the rental price ``hourly_usd``. When owning, it is
+
+       hourly_usd = capex_usd / (amortization_years x 8760)
+                    + power_w / 1000 x pue x electricity_usd_per_kwh
+                    + hosting_usd_per_hour
+
+   that is, the purchase price spread evenly over the hours of its useful life, plus the
+   electricity it draws (scaled up by the data centre's power usage effectiveness), plus any
+   other hourly charge (rack space, staff, network, software licences).
+
+2. **A price per million tokens**: the hourly cost divided by the tokens actually served in an
+   hour,
+
+       usd_per_million_tokens = hourly_usd / (tokens_per_s x 3600 x utilization) x 1e6
+
+   where ``tokens_per_s`` is the unit's output throughput while busy and ``utilization`` the
+   fraction of hours it is busy.
+
+Assumptions, all deliberate simplifications:
+
+* **Straight-line amortization, no cost of capital.** The purchase price is spread evenly over
+  ``amortization_years`` of 8760 hours each, with no interest, resale value or financing charge.
+  An idle hour costs as much capital as a busy one.
+* **Power is drawn at ``power_w`` around the clock**, busy or idle, and every watt at the chip
+  costs ``pue`` watts at the meter. Electricity has one flat price.
+* **All of the hourly cost is charged to output tokens.** Input (prompt) tokens are free; to
+  price them, fold them into ``tokens_per_s`` as an equivalent throughput.
+* **Throughput does not depend on utilization.** A busy hour always produces
+  ``tokens_per_s x 3600`` tokens; batching effects belong in ``tokens_per_s``.
+* **No margin.** The result is a cost, not a price a provider would charge.
+
+Units: US dollars, watts, kilowatt-hours, hours, seconds; ``utilization`` is a fraction in
+(0, 1]. The array functions broadcast their inputs with numpy's rules and return float arrays
+(numpy scalars for scalar inputs); every input is checked and a ValueError names the first one out
+of range. ``cost_point`` is the scalar entry point, ``cost_sweep`` draws many random scenarios at
+once and ``tornado`` varies one input at a time around a base case.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+HOURS_PER_YEAR = 8760
+SECONDS_PER_HOUR = 3600
+WATTS_PER_KILOWATT = 1000
+TOKENS_PER_MILLION = 1e6
+MIN_PUE = 1.0
+
+OWNED_INPUTS = (
+    "capex_usd",
+    "amortization_years",
+    "power_w",
+    "pue",
+    "electricity_usd_per_kwh",
+    "hosting_usd_per_hour",
+    "tokens_per_s",
+    "utilization",
+)
+RENTAL_INPUTS = ("hourly_usd", "tokens_per_s", "utilization")
+OPTIONAL_OWNED_INPUTS = {"hosting_usd_per_hour": 0.0}
+
+TORNADO_COLUMNS = ("input", "low_value", "high_value", "output_low", "output_high", "swing")
+
+CostFn = Callable[[Mapping[str, Any]], Any]
+
+__all__ = [
+    "HOURS_PER_YEAR",
+    "OWNED_INPUTS",
+    "RENTAL_INPUTS",
+    "SECONDS_PER_HOUR",
+    "TOKENS_PER_MILLION",
+    "TORNADO_COLUMNS",
+    "WATTS_PER_KILOWATT",
+    "CostResult",
+    "cost_point",
+    "cost_sweep",
+    "hourly_cost_owned",
+    "owned_cost_fn",
+    "owned_usd_per_million_tokens",
+    "rental_cost_fn",
+    "tornado",
+    "usd_per_million_tokens",
+]
+
+
+def _floats(value: Any, name: str) -> FloatArray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        kind = type(value).__name__
+        raise ValueError(f"{name} must be a number or an array of numbers; got {kind}") from None
+
+
+def _require(values: FloatArray, ok: BoolArray, name: str, rule: str) -> None:
+    if bool(np.all(ok)):
+        return
+    if values.ndim == 0:
+        raise ValueError(f"{name} must be {rule}; got {values.item()!r}")
+    bad = int(values.size - np.count_nonzero(ok))
+    raise ValueError(f"{name} must be {rule}; {bad} of {values.size} values are not")
+
+
+def _non_negative(value: Any, name: str) -> FloatArray:
+    values = _floats(value, name)
+    _require(values, np.isfinite(values) & (values >= 0), name, "a finite number >= 0")
+    return values
+
+
+def _positive(value: Any, name: str) -> FloatArray:
+    values = _floats(value, name)
+    _require(values, np.isfinite(values) & (values > 0), name, "a finite number > 0")
+    return values
+
+
+def _pue(value: Any) -> FloatArray:
+    values = _floats(value, "pue")
+    _require(values, np.isfinite(values) & (values >= MIN_PUE), "pue", "a finite number >= 1")
+    return values
+
+
+def _utilization(value: Any) -> FloatArray:
+    values = _floats(value, "utilization")
+    _require(values, (values > 0) & (values <= 1), "utilization", "in (0, 1]")
+    return values
+
+
+def hourly_cost_owned(
+    capex_usd: npt.ArrayLike,
+    amortization_years: npt.ArrayLike,
+    power_w: npt.ArrayLike,
+    pue: npt.ArrayLike,
+    electricity_usd_per_kwh: npt.ArrayLike,
+    *,
+    hosting_usd_per_hour: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """Dollars per hour of owning a serving unit: amortized capital + electricity + hosting.
+
+    ``capex_usd / (amortization_years x 8760) + power_w / 1000 x pue x electricity_usd_per_kwh
+    + hosting_usd_per_hour``. Prices and power must be >= 0, the amortization period > 0 and the
+    power usage effectiveness >= 1.
+    """
+    capex = _non_negative(capex_usd, "capex_usd")
+    years = _positive(amortization_years, "amortization_years")
+    power = _non_negative(power_w, "power_w")
+    effectiveness = _pue(pue)
+    electricity = _non_negative(electricity_usd_per_kwh, "electricity_usd_per_kwh")
+    hosting = _non_negative(hosting_usd_per_hour, "hosting_usd_per_hour")
+    capital = capex / (years * HOURS_PER_YEAR)
+    energy = power / WATTS_PER_KILOWATT * effectiveness * electricity
+    return capital + energy + hosting
+
+
+def usd_per_million_tokens(
+    hourly_usd: npt.ArrayLike,
+    tokens_per_s: npt.ArrayLike,
+    utilization: npt.ArrayLike,
+) -> FloatArray:
+    """Dollars per million output tokens: ``hourly_usd / (tokens_per_s x 3600 x utilization) x 1e6``.
+
+    ``hourly_usd`` must be >= 0, ``tokens_per_s`` > 0 and ``utilization`` in (0, 1].
+    """
+    hourly = _non_negative(hourly_usd, "hourly_usd")
+    throughput = _positive(tokens_per_s, "tokens_per_s")
+    busy = _utilization(utilization)
+    tokens_per_hour = throughput * SECONDS_PER_HOUR * busy
+    return hourly / tokens_per_hour * TOKENS_PER_MILLION
+
+
+def owned_usd_per_million_tokens(
+    capex_usd: npt.ArrayLike,
+    amortization_years: npt.ArrayLike,
+    power_w: npt.ArrayLike,
+    pue: npt.ArrayLike,
+    electricity_usd_per_kwh: npt.ArrayLike,
+    tokens_per_s: npt.ArrayLike,
+    utilization: npt.ArrayLike,
+    *,
+    hosting_usd_per_hour: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """Dollars per million output tokens of owned hardware: ``hourly_cost_owned`` then
+    ``usd_per_million_tokens``, broadcast over all inputs."""
+    hourly = hourly_cost_owned(
+        capex_usd,
+        amortization_years,
+        power_w,
+        pue,
+        electricity_usd_per_kwh,
+        hosting_usd_per_hour=hosting_usd_per_hour,
+    )
+    return usd_per_million_tokens(hourly, tokens_per_s, utilization)
+
+
+def _check_names(
+    inputs: Mapping[str, Any], allowed: tuple[str, ...], optional: Collection[str], who: str
+) -> None:
+    unknown = [name for name in inputs if name not in allowed]
+    if unknown:
+        raise ValueError(f"{who} got unknown inputs: {', '.join(unknown)} (it takes {', '.join(allowed)})")
+    missing = [name for name in allowed if name not in inputs and name not in optional]
+    if missing:
+        raise ValueError(f"{who} needs inputs: {', '.join(missing)}")
+
+
+def owned_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
+    """Dollars per million output tokens of owned hardware, from a mapping of named inputs.
+
+    The mapping holds ``capex_usd``, ``amortization_years``, ``power_w``, ``pue``,
+    ``electricity_usd_per_kwh``, ``tokens_per_s``, ``utilization`` and optionally
+    ``hosting_usd_per_hour`` (default 0), as numbers or arrays that broadcast together.
+    """
+    _check_names(inputs, OWNED_INPUTS, OPTIONAL_OWNED_INPUTS, "owned_cost_fn")
+    values = {**OPTIONAL_OWNED_INPUTS, **inputs}
+    return owned_usd_per_million_tokens(
+        values["capex_usd"],
+        values["amortization_years"],
+        values["power_w"],
+        values["pue"],
+        values["electricity_usd_per_kwh"],
+        values["tokens_per_s"],
+        values["utilization"],
+        hosting_usd_per_hour=values["hosting_usd_per_hour"],
+    )
+
+
+def rental_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
+    """Dollars per million output tokens of rented hardware, from ``hourly_usd``,
+    ``tokens_per_s`` and ``utilization`` given as numbers or arrays."""
+    _check_names(inputs, RENTAL_INPUTS, (), "rental_cost_fn")
+    return usd_per_million_tokens(inputs["hourly_usd"], inputs["tokens_per_s"], inputs["utilization"])
+
+
+@dataclass(frozen=True)
+class CostResult:
+    """The cost per million output tokens of one scenario, with the inputs that produced it.
+
+    ``hourly_usd`` is the rental price, or the computed hourly cost when owning. The owned
+    inputs (``capex_usd`` to ``hosting_usd_per_hour``) are None when renting.
+    """
+
+    usd_per_million_tokens: float
+    hourly_usd: float
+    tokens_per_s: float
+    utilization: float
+    capex_usd: float | None = None
+    amortization_years: float | None = None
+    power_w: float | None = None
+    pue: float | None = None
+    electricity_usd_per_kwh: float | None = None
+    hosting_usd_per_hour: float | None = None
+
+    @property
+    def owned(self) -> bool:
+        """True when the cost comes from owning the hardware, False when renting."""
+        return self.capex_usd is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python fields, with ``owned`` added."""
+        return {**asdict(self), "owned": self.owned}
+
+
+def _scalar(value: Any, name: str) -> float:
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a single number; use usd_per_million_tokens for arrays")
+    return float(_floats(value, name))
+
+
+def cost_point(
+    *,
+    tokens_per_s: float,
+    utilization: float,
+    hourly_usd: float | None = None,
+    capex_usd: float | None = None,
+    amortization_years: float | None = None,
+    power_w: float | None = None,
+    pue: float | None = None,
+    electricity_usd_per_kwh: float | None = None,
+    hosting_usd_per_hour: float = 0.0,
+) -> CostResult:
+    """Cost per million output tokens of one scenario, renting or owning.
+
+    Give ``hourly_usd`` to rent, or all of ``capex_usd``, ``amortization_years``, ``power_w``,
+    ``pue`` and ``electricity_usd_per_kwh`` (plus optionally ``hosting_usd_per_hour``) to own.
+    Giving both, or neither complete, is a ValueError.
+    """
+    owned = {
+        "capex_usd": capex_usd,
+        "amortization_years": amortization_years,
+        "power_w": power_w,
+        "pue": pue,
+        "electricity_usd_per_kwh": electricity_usd_per_kwh,
+    }
+    given = [name for name, value in owned.items() if value is not None]
+    throughput = _scalar(tokens_per_s, "tokens_per_s")
+    busy = _scalar(utilization, "utilization")
+    hosting = _scalar(hosting_usd_per_hour, "hosting_usd_per_hour")
+    if hourly_usd is not None:
+        if given or hosting != 0.0:
+            extra = ", ".join(given + (["hosting_usd_per_hour"] if hosting != 0.0 else []))
+            raise ValueError(f"give either hourly_usd (renting) or owned inputs, not both; also got {extra}")
+        hourly = _scalar(hourly_usd, "hourly_usd")
+        price = float(usd_per_million_tokens(hourly, throughput, busy))
+        return CostResult(price, hourly, throughput, busy)
+    missing = [name for name, value in owned.items() if value is None]
+    if missing:
+        raise ValueError(f"give hourly_usd to rent, or all owned inputs; missing: {', '.join(missing)}")
+    numbers = {name: _scalar(value, name) for name, value in owned.items()}
+    hourly = float(hourly_cost_owned(**numbers, hosting_usd_per_hour=hosting))
+    price = float(usd_per_million_tokens(hourly, throughput, busy))
+    return CostResult(price, hourly, throughput, busy, hosting_usd_per_hour=hosting, **numbers)
+
+
+def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _draw(
+    generator: np.random.Generator, n: int, name: str, span: tuple[float, float], log: bool
+) -> FloatArray:
+    try:
+        low, high = (float(bound) for bound in span)
+    except (TypeError, ValueError):
+        raise ValueError(f"range of {name} must be a pair of numbers (low, high); got {span!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise ValueError(f"range of {name} must be finite with low <= high; got ({low}, {high})")
+    if not log:
+        return generator.uniform(low, high, n)
+    if low <= 0:
+        raise ValueError(f"log-uniform range of {name} must be positive; got ({low}, {high})")
+    return 10.0 ** generator.uniform(math.log10(low), math.log10(high), n)
+
+
+def cost_sweep(
+    n: int,
+    *,
+    rng: np.random.Generator | int | None,
+    ranges: Mapping[str, tuple[float, float]],
+    fixed: Mapping[str, float] | None = None,
+    log_uniform: Collection[str] = (),
+) -> pd.DataFrame:
+    """Cost per million output tokens of ``n`` random scenarios, one row each.
+
+    Every input is drawn independently and uniformly from its ``(low, high)`` in ``ranges``
+    (log-uniformly for names in ``log_uniform``), or held at its value in ``fixed``. The scenarios
+    rent when ``hourly_usd`` is among the inputs (then the inputs are ``RENTAL_INPUTS``) and own
+    otherwise (``OWNED_INPUTS``; ``hosting_usd_per_hour`` defaults to 0). ``rng`` is a numpy
+    Generator or a seed. The frame has one column per input, then ``hourly_usd`` (when owning) and
+    ``usd_per_million_tokens``. Ranges must lie inside each input's valid domain.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive whole number; got {n!r}")
+    constants = dict(fixed or {})
+    both = sorted(set(ranges) & set(constants))
+    if both:
+        raise ValueError(f"inputs given both a range and a fixed value: {', '.join(both)}")
+    not_ranged = sorted(set(log_uniform) - set(ranges))
+    if not_ranged:
+        raise ValueError(f"log_uniform names inputs without a range: {', '.join(not_ranged)}")
+    names = {**ranges, **constants}
+    renting = "hourly_usd" in names
+    inputs = RENTAL_INPUTS if renting else OWNED_INPUTS
+    optional = () if renting else tuple(OPTIONAL_OWNED_INPUTS)
+    _check_names(names, inputs, optional, "cost_sweep (renting)" if renting else "cost_sweep (owning)")
+    if not renting:
+        constants = {**{k: v for k, v in OPTIONAL_OWNED_INPUTS.items() if k not in names}, **constants}
+    generator = _generator(rng)
+    columns: dict[str, FloatArray] = {}
+    for name in inputs:
+        if name in ranges:
+            columns[name] = _draw(generator, int(n), name, ranges[name], name in log_uniform)
+        else:
+            columns[name] = np.full(int(n), float(_floats(constants[name], name)))
+    if renting:
+        columns["usd_per_million_tokens"] = rental_cost_fn(columns)
+    else:
+        hourly = hourly_cost_owned(
+            columns["capex_usd"],
+            columns["amortization_years"],
+            columns["power_w"],
+            columns["pue"],
+            columns["electricity_usd_per_kwh"],
+            hosting_usd_per_hour=columns["hosting_usd_per_hour"],
+        )
+        columns["hourly_usd"] = hourly
+        columns["usd_per_million_tokens"] = usd_per_million_tokens(
+            hourly, columns["tokens_per_s"], columns["utilization"]
+        )
+    return pd.DataFrame(columns, copy=False)
+
+
+def tornado(
+    base: Mapping[str, float],
+    spans: Mapping[str, tuple[float, float]],
+    *,
+    fn: CostFn = owned_cost_fn,
+) -> pd.DataFrame:
+    """One-at-a-time sensitivity of ``fn`` around ``base``, widest swing first.
+
+    For each input in ``spans``, ``fn`` is evaluated at the input's low and at its high value
+    with every other input at ``base``. ``fn`` maps a dict of named inputs to the output and must
+    broadcast: it is called once, with each varied input as an array of ``2 x len(spans)``
+    values. Columns: ``input``, ``low_value``, ``high_value``, ``output_low``, ``output_high``
+    and ``swing`` (``|output_high - output_low|``), sorted by swing descending (ties keep the
+    order of ``spans``). ``frame.attrs["base_output"]`` holds ``fn(base)``.
+    """
+    names = list(spans)
+    if not names:
+        raise ValueError("spans must name at least one input")
+    absent = [name for name in names if name not in base]
+    if absent:
+        raise ValueError(f"spans name inputs missing from base: {', '.join(absent)}")
+    lows = np.empty(len(names))
+    highs = np.empty(len(names))
+    for i, name in enumerate(names):
+        try:
+            lows[i], highs[i] = (float(bound) for bound in spans[name])
+        except (TypeError, ValueError):
+            span = spans[name]
+            raise ValueError(f"span of {name} must be a pair of numbers (low, high); got {span!r}") from None
+    if not (np.all(np.isfinite(lows)) and np.all(np.isfinite(highs))):
+        raise ValueError("spans must be finite numbers")
+    scenarios = 2 * len(names)
+    inputs: dict[str, Any] = dict(base)
+    for i, name in enumerate(names):
+        column = np.full(scenarios, float(_floats(base[name], name)))
+        column[2 * i] = lows[i]
+        column[2 * i + 1] = highs[i]
+        inputs[name] = column
+    outputs = np.broadcast_to(np.asarray(fn(inputs), dtype=np.float64), (scenarios,))
+    output_low = outputs[0::2]
+    output_high = outputs[1::2]
+    frame = pd.DataFrame(
+        {
+            "input": names,
+            "low_value": lows,
+            "high_value": highs,
+            "output_low": output_low,
+            "output_high": output_high,
+            "swing": np.abs(output_high - output_low),
+        }
+    )
+    frame = frame.sort_values("swing", ascending=False, kind="mergesort").reset_index(drop=True)
+    frame.attrs["base_output"] = float(np.asarray(fn(dict(base)), dtype=np.float64))
+    return frame
