@@ -104,8 +104,11 @@ def store_table_hashes(store_path: Path) -> dict[str, str]:
     if not store_path.exists():
         return {}
     with store_mod.open_store(store_path) as db:
-        frame = db._con.execute("SELECT table_name, sha256 FROM _tables").df()
-    return dict(zip(frame["table_name"], frame["sha256"]))
+        frame = db._con.execute("SELECT table_name, sha256 FROM _tables ORDER BY table_name").df()
+    hashes = dict(zip(frame["table_name"], frame["sha256"]))
+    catalogue = hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(hashes.items())).encode()).hexdigest()
+    hashes.update({name: catalogue for name in store_mod.META_TABLES})
+    return hashes
 
 
 def inputs_hash(source: str, parameters: Mapping[str, Any], tables: Mapping[str, str | None], code: str) -> str:
@@ -318,6 +321,7 @@ def html_inputs_hash(root: Path = ROOT) -> str:
     """Hash of everything the HTML build reads."""
     h = hashlib.sha256()
     paths = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
+             *sorted((root / "_ext").glob("*.py")), root / "intro.md",
              *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith(".")),
              *sorted((root / "references.bib",)), root / "analysis" / "__init__.py"]
     for p in paths:

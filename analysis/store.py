@@ -41,6 +41,7 @@ MAX_REPORTS_PER_CHECK = 10
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
 META_TABLES = ("_tables", "_columns")
+FORECASTS_TABLE = "forecasts"
 PLACEHOLDER_RE = re.compile(r"\?|\$[A-Za-z_][A-Za-z0-9_]*|\$\d+")
 
 
@@ -419,6 +420,15 @@ def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataF
     return pd.DataFrame(rows_t), pd.DataFrame(rows_c)
 
 
+def _post_build_checks(con: duckdb.DuckDBPyConnection, tables: dict[str, LoadedTable]) -> list[Problem]:
+    """Checks that need the tables loaded: every forecast's resolution rule must run."""
+    if FORECASTS_TABLE not in tables:
+        return []
+    from analysis import forecasts
+
+    return forecasts.check_rules(con, tables[FORECASTS_TABLE])
+
+
 def build(tables: dict[str, LoadedTable], store_path: Path) -> Path:
     """Write the validated tables into a new store and rename it over ``store_path``."""
     store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -432,6 +442,9 @@ def build(tables: dict[str, LoadedTable], store_path: Path) -> Path:
                 con.register("incoming", t.frame)
                 con.execute(f'CREATE TABLE "{name}" AS SELECT {_select_sql(t.schema)} FROM incoming')
                 con.unregister("incoming")
+            problems = _post_build_checks(con, tables)
+            if problems:
+                raise ValidationError(problems)
             meta_t, meta_c = _meta_frames(tables)
             for name, frame in zip(META_TABLES, (meta_t, meta_c)):
                 con.register("incoming", frame)

@@ -20,8 +20,8 @@ Assumptions:
   interval reflects sampling scatter only, not the choice of which models or thresholds to include.
 
 ``cheapest_by_date`` builds the "cheapest available" series that such a fit is usually run on:
-the rows that set a new price low. ``PUBLISHED_RATES`` records the rates that others have
-published, for comparison; see the notes on each.
+the rows that set a new price low. The rates others have published, for comparison, are data:
+the ``published_rates`` table of the store.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import pandas as pd
 FloatArray = npt.NDArray[np.float64]
 
 DAYS_PER_YEAR = 365.25
-MONTHS_PER_YEAR = 12
 MIN_POINTS = 3
 DEFAULT_N_BOOT = 2000
 DEFAULT_CI = 0.9
@@ -53,14 +52,11 @@ DatesLike = DateLike | Sequence[DateLike] | npt.ArrayLike | pd.Series | pd.Datet
 
 __all__ = [
     "DAYS_PER_YEAR",
-    "PUBLISHED_RATES",
     "DeclineFit",
-    "PublishedRate",
     "annual_factor",
     "cheapest_by_date",
     "fit_decline",
     "halving_time_years",
-    "published_rates_frame",
 ]
 
 
@@ -290,89 +286,3 @@ def cheapest_by_date(
     out[RUNNING_MIN_COL] = running
     out[RECORD_COL] = record
     return out.loc[out[RECORD_COL]] if records_only else out
-
-
-@dataclass(frozen=True)
-class PublishedRate:
-    """A published estimate of how fast inference prices fall, as x-fold per year.
-
-    ``low_factor_per_year``/``high_factor_per_year`` bound the published figure(s) and
-    ``central_factor_per_year`` is the headline or median value when there is one. ``published``
-    is an ISO date; ``scope`` says what was measured and how the figures were read.
-    """
-
-    name: str
-    low_factor_per_year: float
-    high_factor_per_year: float
-    scope: str
-    url: str
-    published: str
-    central_factor_per_year: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python fields."""
-        return asdict(self)
-
-
-AI_INDEX_START = (2022, 11)
-AI_INDEX_END = (2024, 10)
-AI_INDEX_MONTHS = (AI_INDEX_END[0] - AI_INDEX_START[0]) * MONTHS_PER_YEAR + (
-    AI_INDEX_END[1] - AI_INDEX_START[1]
-)
-AI_INDEX_FOLD = 280.0
-AI_INDEX_PRICE_FROM_USD = 20.0
-AI_INDEX_PRICE_TO_USD = 0.07
-
-PUBLISHED_RATES: tuple[PublishedRate, ...] = (
-    PublishedRate(
-        name="Epoch AI: LLM inference prices have fallen rapidly but unequally across tasks",
-        low_factor_per_year=9.0,
-        high_factor_per_year=900.0,
-        central_factor_per_year=50.0,
-        scope=(
-            "Price of the cheapest LLM matching a fixed score, log-linear fit per benchmark and "
-            "threshold (six benchmarks incl. MMLU, GPQA Diamond, HumanEval); prices are a 3:1 blend "
-            "of input and output, reasoning models excluded. 'Ranging from 9x to 900x per year', "
-            "median 50x; GPT-4 level on PhD-level science (GPQA Diamond) 40x per year. The fastest "
-            "declines started after January 2024 and may not persist."
-        ),
-        url="https://epoch.ai/data-insights/llm-inference-price-trends",
-        published="2025-03-12",
-    ),
-    PublishedRate(
-        name="a16z: Welcome to LLMflation - LLM inference cost is going down fast",
-        low_factor_per_year=10.0,
-        high_factor_per_year=10.0,
-        central_factor_per_year=10.0,
-        scope=(
-            "Cheapest model each month at a minimum MMLU score (mean of input and output price): "
-            "'for an LLM of equivalent performance, the cost is decreasing by 10x every year'. "
-            "At MMLU 42, $60 (GPT-3, Nov 2021) to $0.06 per million tokens (Llama 3.2 3B), "
-            "1,000x in 3 years; at MMLU 83, about 62x since GPT-4 (March 2023)."
-        ),
-        url="https://a16z.com/llmflation-llm-inference-cost/",
-        published="2024-11-12",
-    ),
-    PublishedRate(
-        name="Stanford HAI: The 2025 AI Index Report",
-        low_factor_per_year=float(annual_factor(AI_INDEX_FOLD, AI_INDEX_MONTHS / MONTHS_PER_YEAR)),
-        high_factor_per_year=float(
-            annual_factor(AI_INDEX_PRICE_FROM_USD / AI_INDEX_PRICE_TO_USD, AI_INDEX_MONTHS / MONTHS_PER_YEAR)
-        ),
-        central_factor_per_year=float(annual_factor(AI_INDEX_FOLD, AI_INDEX_MONTHS / MONTHS_PER_YEAR)),
-        scope=(
-            "Cost of a model scoring the equivalent of GPT-3.5 (64.8) on MMLU: 'dropped over "
-            "280-fold between November 2022 and October 2024', from $20 to $0.07 per million tokens "
-            "(Gemini-1.5-Flash-8B). Annualized here over the 23 months between those dates: "
-            "280 ** (12/23) = 18.9x (low) to (20/0.07) ** (12/23) = 19.1x per year (high). The "
-            "report's own 'approximately 18 months' would give 280 ** (12/18) = 42.8x per year."
-        ),
-        url="https://hai.stanford.edu/ai-index/2025-ai-index-report",
-        published="2025-04-07",
-    ),
-)
-
-
-def published_rates_frame() -> pd.DataFrame:
-    """``PUBLISHED_RATES`` as a table, one row per source."""
-    return pd.DataFrame([rate.to_dict() for rate in PUBLISHED_RATES])

@@ -86,14 +86,14 @@ def open_page(browser: object, server: str, path: str, *, width: int = 1200) -> 
     return page, problems
 
 
-def wait_for_charts(page: object) -> int:
+def wait_for_charts(page: object, *, timeout_ms: int = CHART_TIMEOUT_MS) -> int:
     """Wait until every chart container holds an SVG; return how many charts the page has."""
     count = page.locator("div[id^='fig-'][id$='-chart'], div[id^='chart-']").count()  # type: ignore[attr-defined]
     if count:
         page.wait_for_function(  # type: ignore[attr-defined]
             """() => [...document.querySelectorAll("div[id^='fig-'][id$='-chart'], div[id^='chart-']")]
                    .every(d => d.querySelector('svg.marks, canvas.marks'))""",
-            timeout=CHART_TIMEOUT_MS,
+            timeout=timeout_ms,
         )
     return count
 
@@ -124,23 +124,21 @@ def test_chapter_charts_are_drawn_and_figures_linked(browser: object, server: st
     assert problems["offsite"] == [] and problems["console"] == []
 
 
-def test_a_broken_chart_script_is_seen(browser: object, server: str, tmp_path: Path) -> None:
+def test_a_broken_chart_script_is_seen(browser: object, server: str) -> None:
     """The chart check has teeth: with the vendored Vega bundle broken, charts stay blank and it fails."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page, problems = open_page(browser, server, "intro.html")
     context = page.context  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
-    context.route("**/_static/vega-bundle.js", lambda r: r.fulfill(status=200, body="/* broken */"))
+    context.route(re.compile(r".*/_static/vega-bundle\.js(\?.*)?$"),
+                  lambda r: r.fulfill(status=200, body="/* broken */", content_type="text/javascript"))
     page = context.new_page()
     page.goto(f"{server}/{CHAPTERS[0]}", wait_until="load")
     with pytest.raises(PlaywrightTimeout):
-        page.wait_for_function(
-            """() => [...document.querySelectorAll("div[id^='fig-'][id$='-chart']")]
-                   .every(d => d.querySelector('svg.marks'))""",
-            timeout=3000,
-        )
+        wait_for_charts(page, timeout_ms=3000)
     context.close()
+    assert problems["offsite"], "with the bundle broken the page tried no other source: the test saw nothing"
 
 
 def test_the_book_was_built_with_every_chapter() -> None:
