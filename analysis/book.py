@@ -104,7 +104,8 @@ class Chapter:
                 shown[col] = shown[col].map(lambda v: f"{v:,d}")
             else:
                 shown[col] = shown[col].map(_cell_text)
-        return HTML(shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0))
+        table = shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0)
+        return HTML(f'<div class="book-table-wrap">{table}</div>')
 
 
 def _cell_text(value: Any) -> str:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from analysis import store
 
 EXIT_BAD_DATA = 2
@@ -86,6 +88,112 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(args: argparse.Namespace) -> store.StoreReader:
+    path = Path(args.store) if args.store else store.DEFAULT_DATA_DIR / store.STORE_NAME
+    if not path.exists():
+        raise ValueError(f"no store at {path}; build it with `make store`")
+    return store.open_store(path)
+
+
+def _row(db: store.StoreReader, table: str, slug: str) -> dict[str, object]:
+    frame = db.sql(f"SELECT * FROM {table} WHERE slug = ?", [slug])
+    if frame.empty:
+        known = ", ".join(db.sql(f"SELECT slug FROM {table} ORDER BY slug")["slug"])
+        raise ValueError(f"unknown {table[:-1]} {slug!r}; known: {known}")
+    return frame.iloc[0].to_dict()
+
+
+def _batch(text: str) -> int | str:
+    if text.strip().lower() == "max":
+        return "max"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'max', got {text!r}") from None
+
+
+def _print(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        return
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        shown = f"{value:,.4g}" if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")
+
+
+def _roofline(args: argparse.Namespace, db: store.StoreReader) -> object:
+    from analysis import roofline
+
+    chip = _row(db, "chips", args.chip)
+    model = _row(db, "models", args.model)
+    return roofline.roofline_point(chip, model, bits=args.bits, batch=args.batch, context=args.context,
+                                   chips=args.chips)
+
+
+def _cmd_roofline(args: argparse.Namespace) -> int:
+    try:
+        with _open(args) as db:
+            result = _roofline(args, db)
+    except ValueError as exc:
+        return _fail(str(exc))
+    _print(result.to_dict(), args.json)  # type: ignore[attr-defined]
+    return 0
+
+
+def _cmd_cost(args: argparse.Namespace) -> int:
+    from analysis import costs
+
+    try:
+        with _open(args) as db:
+            chip = _row(db, "chips", args.chip)
+            model = _row(db, "models", args.model)
+            bound = None
+            if args.tokens_per_s is None:
+                bound = _roofline(args, db)
+                tokens_per_s = bound.tokens_per_s_per_chip  # type: ignore[attr-defined]
+            else:
+                tokens_per_s = args.tokens_per_s
+            result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
+                                      hourly_usd=args.hourly_usd)
+    except ValueError as exc:
+        return _fail(str(exc))
+    out: dict[str, object] = {
+        "chip": chip["slug"], "model": model["slug"], "bits": args.bits,
+        "tokens_per_s_source": "roofline bound" if bound is not None else "given",
+        **result.to_dict(),
+    }
+    if bound is not None:
+        out.update({f"roofline_{k}": v for k, v in bound.to_dict().items()  # type: ignore[attr-defined]
+                    if k in ("batch", "context", "chips", "max_batch", "bound", "per_user_tokens_per_s")})
+    _print(out, args.json)
+    return 0
+
+
+def _cmd_forecasts(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from analysis import forecasts
+
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    except ValueError:
+        return _fail(f"--as-of expects YYYY-MM-DD, got {args.as_of!r}")
+    try:
+        with _open(args) as db:
+            resolved = forecasts.resolve(db, as_of=as_of)
+    except ValueError as exc:
+        return _fail(str(exc))
+    items = forecasts.forecasts_json(resolved)
+    if args.json:
+        print(json.dumps({"as_of": as_of.isoformat(), "forecasts": items, "scores": forecasts.scores(resolved)},
+                         indent=2, sort_keys=True, default=str))
+        return 0
+    for item in items:
+        print(f"{item['status']:<8} {item['resolve_by']}  {item['id']}: {item['statement']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +211,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="execute every chapter and rebuild the HTML")
     p.add_argument("--no-html", action="store_true", help="stop after executing the chapters")
     p.set_defaults(func=_cmd_build)
+
+    def store_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", default=None, help="the store to read (default: data/inference.duckdb)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    def roofline_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--chip", required=True, help="chip slug, e.g. h100-sxm")
+        p.add_argument("--model", required=True, help="model slug, e.g. llama-2-70b")
+        p.add_argument("--bits", type=int, required=True, help="weight precision in bits: 4, 8 or 16")
+        p.add_argument("--batch", type=_batch, default=1, help="concurrent sequences, or 'max' (default 1)")
+        p.add_argument("--context", type=int, default=2048, help="tokens in each sequence's cache (default 2048)")
+        p.add_argument("--chips", type=int, default=None, help="number of chips (default: the fewest that hold it)")
+
+    p = sub.add_parser("roofline", help="the decode roofline of a model on a chip")
+    roofline_options(p)
+    store_option(p)
+    p.set_defaults(func=_cmd_roofline)
+    p = sub.add_parser("cost", help="cost per million output tokens of a model on a chip")
+    roofline_options(p)
+    p.add_argument("--hourly-usd", type=float, required=True, help="USD per chip-hour")
+    p.add_argument("--utilization", type=float, required=True, help="share of hours busy, in (0, 1]")
+    p.add_argument("--tokens-per-s", type=float, default=None,
+                   help="tokens/s per chip (default: the roofline bound at --batch)")
+    store_option(p)
+    p.set_defaults(func=_cmd_cost)
+    p = sub.add_parser("forecasts", help="every forecast resolved as of a date")
+    p.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today)")
+    store_option(p)
+    p.set_defaults(func=_cmd_forecasts)
     return parser
 
 
@@ -112,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was changed", 130)
+    except duckdb.Error as exc:
+        return _fail(f"the store could not answer: {str(exc).splitlines()[0]} (rebuild it with `make store`)")
 
 
 if __name__ == "__main__":
