@@ -28,6 +28,7 @@ test: book
 
 ## rerun: merge the tables in DATA=DIR into data/ and rebuild what changed
 rerun: $(INSTALLED)
+	@test -n "$(DATA)" || { echo "usage: make rerun DATA=folder-of-table-files [PARAMS=\"as_of=2027-01-01\"]"; exit 2; }
 	$(PY) -m analysis rerun --data $(DATA) $(foreach p,$(PARAMS),--param $(p))
 
 ## bench: the benchmark suite (not part of make test)

@@ -11,7 +11,9 @@ returns a citable ``Figure`` glued under its label for a ``{glue:figure}`` block
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -46,6 +48,17 @@ class Chapter:
         self.db: StoreReader = open_store(store)
         self.figure_labels: list[str] = []
         figures.enable()
+        self._note_code()
+
+    def _note_code(self) -> None:
+        """Record which ``analysis`` modules this chapter has imported, for the pipeline's staleness check."""
+        root = Path(__file__).resolve().parent.parent
+        files = []
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if (name == "analysis" or name.startswith("analysis.")) and path:
+                files.append(Path(path).resolve().relative_to(root).as_posix())
+        self.db.note_code(files)
 
     @property
     def page(self) -> str:
@@ -55,11 +68,8 @@ class Chapter:
         """``producer, title`` of each source id, in order."""
         if not ids:
             return []
-        frame = self.db.sql(
-            "SELECT source_id, producer || ', ' || title AS label FROM sources WHERE source_id IN ?",
-            [list(ids)],
-        )
-        labels = dict(zip(frame["source_id"], frame["label"]))
+        frame = self.db.rows("sources", "source_id", list(ids))
+        labels = dict(zip(frame["source_id"], frame["producer"] + ", " + frame["title"]))
         return [labels.get(i, i) for i in ids]
 
     def figure(
@@ -80,6 +90,7 @@ class Chapter:
             version=__version__, date=self.as_of, page=self.page,
         )
         self.figure_labels.append(label)
+        self._note_code()
         self.glue(label, fig)
 
     def glue(self, name: str, value: Any) -> None:
@@ -87,6 +98,7 @@ class Chapter:
         from myst_nb import glue
 
         glue(name, value, display=False)
+        self._note_code()
 
     def glue_md(self, name: str, text: str) -> None:
         """Make Markdown ``text`` available to the prose as ``{glue:md}`name```."""

@@ -16,6 +16,7 @@ import duckdb
 
 from analysis import store
 
+ROOT = store.DEFAULT_DATA_DIR.parent
 EXIT_BAD_DATA = 2
 EXIT_BAD_INPUT = 2
 
@@ -60,31 +61,62 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from analysis import pipeline
+    from analysis import pipeline, rerun
 
-    data_dir = Path(args.data)
+    root = Path(args.root).resolve()
+    data_dir = Path(args.data) if args.data else root / "data"
     store_path = data_dir / store.STORE_NAME
     try:
         params = _parse_params(args.param)
-        tables = store.validate(data_dir)
-    except ValueError as exc:
-        return _fail(str(exc))
-    except store.ValidationError as exc:
-        print(exc.report(), file=sys.stderr)
-        return EXIT_BAD_DATA
-    store.build(tables, store_path)
-    print(f"store: {store_path.relative_to(Path.cwd()) if store_path.is_relative_to(Path.cwd()) else store_path}"
-          f" ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
+        held = rerun.acquire(root)
+    except (ValueError, rerun.BuildLocked) as exc:
+        return _fail(str(exc), 3 if isinstance(exc, rerun.BuildLocked) else EXIT_BAD_INPUT)
     try:
-        pipeline.run_stale(store_path, params, force=args.force)
+        try:
+            tables = store.validate(data_dir)
+        except store.ValidationError as exc:
+            print(exc.report(), file=sys.stderr)
+            return EXIT_BAD_DATA
+        store.build(tables, store_path)
+        print(f"store: {store_path} ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
+        try:
+            pipeline.run_stale(store_path, params, root=root, force=args.force)
+        except pipeline.ChapterFailed as exc:
+            return _fail(f"chapter failed, its notebook was left unchanged: {exc}", 1)
+        if not (root / "chapters" / rerun.CHANGES_PAGE).exists():
+            rerun.write_changes_page(None, root)
+        if args.no_html:
+            return 0
+        try:
+            pipeline.build_html(root, force=args.force)
+        except RuntimeError as exc:
+            return _fail(str(exc), 1)
+        return 0
+    finally:
+        held.release()
+
+
+def _cmd_rerun(args: argparse.Namespace) -> int:
+    from analysis import pipeline, rerun
+
+    root = Path(args.root).resolve()
+    try:
+        params = _parse_params(args.param)
+        held = rerun.acquire(root)
+    except (ValueError, rerun.BuildLocked) as exc:
+        return _fail(str(exc), 3 if isinstance(exc, rerun.BuildLocked) else EXIT_BAD_INPUT)
+    try:
+        report = rerun.rerun(root, Path(args.data), parameters=params, html=not args.no_html)
+    except store.ValidationError as exc:
+        print(exc.report().replace("the store was not changed", "nothing was changed"), file=sys.stderr)
+        return EXIT_BAD_DATA
     except pipeline.ChapterFailed as exc:
         return _fail(f"chapter failed, its notebook was left unchanged: {exc}", 1)
-    if args.no_html:
-        return 0
-    try:
-        pipeline.build_html(force=args.force)
     except RuntimeError as exc:
         return _fail(str(exc), 1)
+    finally:
+        held.release()
+    print(rerun.report_json(report) if args.json else report.text())
     return 0
 
 
@@ -205,12 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=None, help="where to write the store (default: DATA/inference.duckdb)")
     p.set_defaults(func=_cmd_store)
     p = sub.add_parser("build", help="validate, build the store, execute stale chapters, build the HTML")
-    p.add_argument("--data", default=str(store.DEFAULT_DATA_DIR), help="the data folder")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
+    p.add_argument("--data", default=None, help="the data folder (default: ROOT/data)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a chapter parameter (repeatable)")
     p.add_argument("--force", action="store_true", help="execute every chapter and rebuild the HTML")
     p.add_argument("--no-html", action="store_true", help="stop after executing the chapters")
     p.set_defaults(func=_cmd_build)
+    p = sub.add_parser("rerun", help="merge new table files into data/ and rebuild what changed")
+    p.add_argument("--data", required=True, help="folder of table files named as in data/ (chips.csv, ...)")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a chapter parameter for this run (repeatable)")
+    p.add_argument("--no-html", action="store_true", help="stop after executing the chapters")
+    p.add_argument("--json", action="store_true", help="print the change report as JSON")
+    p.set_defaults(func=_cmd_rerun)
 
     def store_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--store", default=None, help="the store to read (default: data/inference.duckdb)")

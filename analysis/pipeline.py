@@ -36,7 +36,7 @@ STATE_FILE = CHAPTERS_DIR / "_execution.json"
 STATUS_PAGE = CHAPTERS_DIR / "appendix-status.md"
 STORE_PARAMETER = "store"
 KERNEL_NAME = "python3"
-CODE_MODULES_EXCLUDED = {"pipeline.py", "cli.py", "__main__.py", "rerun.py", "bench.py"}
+ROOT_OF_CODE = Path(__file__).resolve().parent.parent
 LANGUAGE_INFO = {
     "codemirror_mode": {"name": "ipython", "version": 3},
     "file_extension": ".py",
@@ -78,17 +78,6 @@ def chapter_notebooks(root: Path = ROOT) -> list[Path]:
     return [p for p in toc_files(root) if p.suffix == ".ipynb"]
 
 
-def code_hash(package_dir: Path = Path(__file__).resolve().parent) -> str:
-    """Hash of the ``analysis`` modules chapters may import."""
-    h = hashlib.sha256()
-    for path in sorted(package_dir.glob("*.py")):
-        if path.name in CODE_MODULES_EXCLUDED:
-            continue
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def source_hash(nb: nbformat.NotebookNode) -> str:
     """Hash of what a person wrote in the notebook: cell types and sources, nothing executed."""
     cells = [
@@ -111,8 +100,35 @@ def store_table_hashes(store_path: Path) -> dict[str, str]:
     return hashes
 
 
-def inputs_hash(source: str, parameters: Mapping[str, Any], tables: Mapping[str, str | None], code: str) -> str:
-    payload = {"source": source, "parameters": dict(parameters), "tables": dict(tables), "code": code}
+def dependency_hashes(store_path: Path, entries: Iterable[str], tables: Mapping[str, str]) -> dict[str, str | None]:
+    """Hash of each recorded read: a whole table (``chips``) or one row (``sources#source_id=x``)."""
+    out: dict[str, str | None] = {}
+    rows = [e for e in entries if "#" in e and not e.startswith("py:")]
+    for entry in entries:
+        if entry.startswith("py:"):
+            path = ROOT_OF_CODE / entry[3:]
+            out[entry] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        elif "#" not in entry:
+            out[entry] = tables.get(entry)
+    if rows and store_path.exists():
+        with store_mod.open_store(store_path) as db:
+            for entry in rows:
+                table, _, cond = entry.partition("#")
+                column, _, value = cond.partition("=")
+                try:
+                    frame = db._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ?', [value]).df()
+                except Exception:  # noqa: BLE001 - a vanished table or column makes the read stale
+                    out[entry] = None
+                    continue
+                text = frame.to_json(orient="records", date_format="iso") if len(frame) else None
+                out[entry] = None if text is None else hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def inputs_hash(source: str, parameters: Mapping[str, Any], tables: Mapping[str, str | None]) -> str:
+    """Hash of everything a chapter's outputs depend on: its cells, its parameters, and the store
+    tables, table rows and ``analysis`` source files it read on its last run."""
+    payload = {"source": source, "parameters": dict(parameters), "tables": dict(tables)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -175,7 +191,6 @@ def plan(
     """Which chapters are stale against the store and the recorded state."""
     state = load_state(root / "chapters" / STATE_FILE.name) if state is None else state
     tables = store_table_hashes(store_path)
-    code = code_hash()
     plans = []
     for nb_path in chapter_notebooks(root):
         key = nb_path.relative_to(root).as_posix()
@@ -185,29 +200,31 @@ def plan(
         if recorded is None:
             plans.append(Plan(nb_path, True, "never executed", ""))
             continue
-        read = {t: tables.get(t) for t in recorded.get("tables", [])}
-        digest = inputs_hash(source_hash(nb), params, read, code)
+        read = dependency_hashes(store_path, recorded.get("tables", []), tables)
+        digest = inputs_hash(source_hash(nb), params, read)
         if force:
             plans.append(Plan(nb_path, True, "forced", digest))
         elif recorded.get("inputs") != digest:
-            plans.append(Plan(nb_path, True, _why(recorded, nb, params, read, code), digest))
+            plans.append(Plan(nb_path, True, _why(recorded, nb, params, read), digest))
         else:
             plans.append(Plan(nb_path, False, "up to date", digest))
     return plans
 
 
 def _why(recorded: Mapping[str, Any], nb: nbformat.NotebookNode, params: Mapping[str, Any],
-         read: Mapping[str, str | None], code: str) -> str:
+         read: Mapping[str, str | None]) -> str:
     reasons = []
     if recorded.get("source") != source_hash(nb):
         reasons.append("notebook changed")
     if recorded.get("parameters", {}) != dict(params):
         reasons.append("parameters changed")
     changed = [t for t, h in read.items() if recorded.get("table_hashes", {}).get(t) != h]
-    if changed:
-        reasons.append("data changed: " + ", ".join(sorted(changed)))
-    if recorded.get("code") != code:
-        reasons.append("analysis code changed")
+    data = sorted({t.split("#", 1)[0] for t in changed if not t.startswith("py:")})
+    code = sorted(t[3:] for t in changed if t.startswith("py:"))
+    if data:
+        reasons.append("data changed: " + ", ".join(data))
+    if code:
+        reasons.append("code changed: " + ", ".join(code))
     return "; ".join(reasons) or "inputs changed"
 
 
@@ -263,7 +280,6 @@ def run_stale(
     plans = plan(store_path, parameters, root=root, state=state, force=force)
     stale = [p for p in plans if p.stale]
     tables = store_table_hashes(store_path)
-    code = code_hash()
     ran: list[Path] = []
     if not stale:
         echo(f"chapters: all {len(plans)} up to date, none executed")
@@ -272,23 +288,34 @@ def run_stale(
         echo(f"[{i}/{len(stale)}] executing {rel} ({p.reason}) ...")
         nb, read, seconds = execute(p.notebook, store_path, parameters)
         params = dict(parameters or {})
-        read_hashes = {t: tables.get(t) for t in read}
+        read_hashes = dependency_hashes(store_path, read, tables)
         src = source_hash(nb)
         write_notebook(nb, p.notebook)
         state[rel] = {
-            "inputs": inputs_hash(src, params, read_hashes, code),
+            "inputs": inputs_hash(src, params, read_hashes),
             "source": src,
             "parameters": params,
             "tables": read,
             "table_hashes": read_hashes,
-            "code": code,
             "seconds": round(seconds, 1),
         }
         save_state(state, root / "chapters" / STATE_FILE.name)
-        echo(f"[{i}/{len(stale)}] {rel} done in {seconds:.1f} s; read {', '.join(read) or 'no table'}")
+        echo(f"[{i}/{len(stale)}] {rel} done in {seconds:.1f} s; read {describe_reads(read)}")
         ran.append(p.notebook)
     write_status_page(state, root)
     return ran
+
+
+def describe_reads(entries: Iterable[str]) -> str:
+    """``chips, sources (3 rows)``: tables read whole, and tables read row by row with a count."""
+    entries = [e for e in entries if not e.startswith("py:")]
+    whole = sorted(e for e in entries if "#" not in e)
+    rows: dict[str, int] = {}
+    for e in entries:
+        if "#" in e:
+            rows[e.split("#", 1)[0]] = rows.get(e.split("#", 1)[0], 0) + 1
+    parts = whole + [f"{t} ({n} rows)" for t, n in sorted(rows.items()) if t not in whole]
+    return ", ".join(parts) or "no table"
 
 
 def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
@@ -307,7 +334,7 @@ def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
         rel = nb_path.relative_to(root).as_posix()
         rec = state.get(rel, {})
         params = ", ".join(f"`{k}={v}`" for k, v in sorted(rec.get("parameters", {}).items())) or "defaults"
-        tables = ", ".join(f"`{t}`" for t in rec.get("tables", [])) or "–"
+        tables = describe_reads(rec.get("tables", [])).replace("no table", "–")
         seconds = rec.get("seconds")
         lines.append(f"| [{nb_path.stem}]({nb_path.name}) | {tables} | {params} | "
                      f"{'–' if seconds is None else f'{seconds:.1f}'} |")
@@ -332,10 +359,12 @@ def html_inputs_hash(root: Path = ROOT) -> str:
 
 
 def build_html(root: Path = ROOT, *, echo: Callable[[str], None] = print, force: bool = False) -> bool:
-    """Vendor the chart scripts, build the HTML with zero warnings, export the figures.
+    """Vendor the chart scripts, build the HTML with zero warnings, export the figures, swap it in.
 
-    Skipped when nothing the build reads has changed since the last successful build. Returns
-    whether a build ran.
+    The build runs in a staging folder (``_build/.stage``, which keeps Sphinx's cache between builds);
+    only a complete, warning-free build with its figure files replaces ``_build/html``, so an
+    interrupted or failed build leaves the previous book in place. Skipped when nothing the build
+    reads has changed since the last successful build. Returns whether a build ran.
     """
     from analysis import figures
 
@@ -346,15 +375,26 @@ def build_html(root: Path = ROOT, *, echo: Callable[[str], None] = print, force:
     if not force and html_dir.is_dir() and stamp.exists() and stamp.read_text() == digest:
         echo("html: up to date, not rebuilt")
         return False
+    stage = root / "_build" / ".stage"
+    staged_html = stage / "_build" / "html"
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(root), "-W", "-n", "--keep-going", "--quiet"]
-    echo("html: " + " ".join(cmd[1:]))
+    cmd = [str(exe), "build", str(root), "--path-output", str(stage), "-W", "-n", "--keep-going", "--quiet"]
+    echo("html: jupyter-book build -W -n --keep-going")
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     output = (done.stdout + done.stderr).strip()
     if done.returncode != 0:
         stamp.unlink(missing_ok=True)
         raise RuntimeError("jupyter-book build failed:\n" + output[-6000:])
-    figures.export_figures(chapter_notebooks(root), html_dir / figures.FIGURES_DIR)
+    figures.export_figures(chapter_notebooks(root), staged_html / figures.FIGURES_DIR)
+    incoming = root / "_build" / ".html-new"
+    retired = root / "_build" / ".html-old"
+    for leftover in (incoming, retired):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(staged_html, incoming)
+    if html_dir.exists():
+        os.replace(html_dir, retired)
+    os.replace(incoming, html_dir)
+    shutil.rmtree(retired, ignore_errors=True)
     stamp.write_text(digest)
     echo(f"html: built into {html_dir.relative_to(root)}")
     return True

@@ -481,8 +481,12 @@ class StoreReader:
         self.tables_read: set[str] = set()
         self._tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
+    def note_code(self, modules: Iterable[str]) -> None:
+        """Record source files of the ``analysis`` package a chapter ran (``py:analysis/roofline.py``)."""
+        self._note(f"py:{m}" for m in modules)
+
     def _note(self, names: Iterable[str]) -> None:
-        new = (set(names) & self._tables) - self.tables_read
+        new = {n for n in names if n.startswith("py:") or n.split("#", 1)[0] in self._tables} - self.tables_read
         if not new:
             return
         self.tables_read |= new
@@ -495,6 +499,16 @@ class StoreReader:
         """Run a query and return its result; the tables it reads are recorded."""
         self._note(duckdb.get_table_names(PLACEHOLDER_RE.sub("NULL", query)))
         return self._con.execute(query, params).df() if params else self._con.execute(query).df()
+
+    def rows(self, table: str, column: str, values: Sequence[str]) -> pd.DataFrame:
+        """The rows of ``table`` whose ``column`` is one of ``values``; only those rows are recorded
+        as read (``table#column=value``), so a chapter that cites three sources depends on those
+        three rows, not on every row of the table."""
+        for name in (table, column):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"not a table or column name: {name!r}")
+        self._note(f"{table}#{column}={v}" for v in values)
+        return self._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" IN ?', [list(values)]).df()
 
     def table(self, name: str) -> pd.DataFrame:
         """A whole table."""

@@ -1,0 +1,354 @@
+"""Rerun the book with new data: merge, validate, swap the store, execute what changed, report.
+
+``rerun(root, incoming)`` takes a folder of table files named as in ``data/`` (``chips.csv``,
+``prices.csv``, ...). Each file's rows are merged into the table of the same name by its primary key:
+a row whose key exists replaces it, a new key is added. A file named ``<table>.replace.csv`` replaces
+the whole table instead. A file is checked against the sidecar beside it in the incoming folder, or
+else the one in ``data/``.
+
+The steps, in an order chosen so that an interruption at any point leaves a usable store and book:
+
+1. **Lock** (``.build.lock`` at the root): a second build or rerun stops at once with a clear message.
+2. **Validate everything first**, in a staging copy of ``data/`` with the merged files. Every problem is
+   reported at once, with the file, line and column of the *incoming* file where the row came from.
+   Nothing in ``data/``, the store or the book has been touched when validation fails.
+3. **Build the new store** into a temporary file, then write the merged CSVs into ``data/`` (each file
+   renamed into place) and rename the new store over the old one.
+4. **Execute the stale chapters** (``analysis.pipeline``): only those whose notebook, parameters or
+   tables read have changed; each notebook is replaced only when its run succeeds.
+5. **Build the HTML** into a staging folder and swap it in (``pipeline.build_html``).
+6. **Report** which tables changed (rows added, updated, removed), which chapters re-ran, and the glued
+   headline numbers that moved, before and after; printed and kept as the book page
+   ``chapters/appendix-changes.md`` ("What changed in this edition").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from analysis import pipeline, store
+from analysis.schema import SIDECAR_SUFFIX, SchemaError, load_schema
+
+LOCK_NAME = ".build.lock"
+REPLACE_SUFFIX = ".replace.csv"
+CHANGES_PAGE = "appendix-changes.md"
+GLUE_KEY = "scrapbook"
+GLUE_PLAIN = "application/papermill.record/text/plain"
+
+
+class BuildLocked(Exception):
+    """Another build or rerun holds the lock."""
+
+
+def lock(root: Path) -> FileLock:
+    """The book's build lock; acquire with ``with lock(root):`` (fails at once if held)."""
+    return FileLock(str(root / LOCK_NAME), timeout=0)
+
+
+def acquire(root: Path) -> FileLock:
+    """Take the build lock or raise ``BuildLocked`` with a message for the user."""
+    held = lock(root)
+    try:
+        held.acquire()
+    except Timeout:
+        raise BuildLocked(
+            "another build or rerun of this book is running (lock file .build.lock); "
+            "wait for it to finish and try again"
+        ) from None
+    return held
+
+
+@dataclass
+class TableChange:
+    """How one table changed."""
+
+    table: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    replaced: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class RerunReport:
+    """What a rerun changed."""
+
+    tables: list[TableChange]
+    chapters: list[str]
+    moved: list[dict[str, str]]
+    parameters: dict[str, str]
+
+    def text(self) -> str:
+        lines = ["What changed:"]
+        for t in self.tables:
+            mode = " (whole table replaced)" if t.replaced else ""
+            lines.append(f"  table {t.table}{mode}: {len(t.added)} added, {len(t.updated)} updated, "
+                         f"{len(t.removed)} removed")
+        if not any(t.changed for t in self.tables):
+            lines.append("  no table changed")
+        if self.parameters:
+            lines.append("  parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(self.parameters.items())))
+        lines.append("  chapters re-run: " + (", ".join(self.chapters) or "none"))
+        for m in self.moved:
+            lines.append(f"  {m['chapter']} {m['name']}: {m['before']} -> {m['after']}")
+        return "\n".join(lines)
+
+
+def _read_rows(path: Path) -> pd.DataFrame:
+    text = path.read_bytes().decode("utf-8").lstrip("\ufeff")
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+
+
+def _key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    return frame[list(key)].astype(str).agg("\x1f".join, axis=1)
+
+
+def incoming_tables(data_dir: Path, incoming: Path) -> tuple[dict[str, tuple[Path, Path, bool]], list[store.Problem]]:
+    """Table name -> (incoming csv, sidecar, replace?) for every CSV in ``incoming``."""
+    found: dict[str, tuple[Path, Path, bool]] = {}
+    problems: list[store.Problem] = []
+    if not incoming.is_dir():
+        return found, [store.Problem(str(incoming), None, None, "not a folder")]
+    for path in sorted(incoming.glob("*.csv")):
+        replace = path.name.endswith(REPLACE_SUFFIX)
+        name = path.name[: -len(REPLACE_SUFFIX)] if replace else path.stem
+        sidecar = incoming / f"{name}{SIDECAR_SUFFIX}"
+        if not sidecar.exists():
+            sidecar = data_dir / f"{name}{SIDECAR_SUFFIX}"
+        if not sidecar.exists():
+            problems.append(store.Problem(str(path), None, None,
+                                          f"no table {name!r} in data/ and no sidecar {name}{SIDECAR_SUFFIX} beside it"))
+            continue
+        if name in found:
+            problems.append(store.Problem(str(path), None, None, f"table {name!r} is given twice"))
+            continue
+        found[name] = (path, sidecar, replace)
+    if not found and not problems:
+        problems.append(store.Problem(str(incoming), None, None, "no table files (*.csv) to merge"))
+    return found, problems
+
+
+def _record_lines(text: str) -> list[str]:
+    """The raw text of each record of a CSV (header first), multi-line quoted fields kept whole."""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines)
+    records, start = [], 0
+    for _ in reader:
+        end = reader.line_num
+        records.append("".join(lines[start:end]))
+        start = end
+    return records
+
+
+def _merged_text(base_path: Path, base_keys: pd.Series, new: pd.DataFrame, new_keys: pd.Series,
+                 columns: list[str], new_lines: Any, new_path: Path, *, replace: bool,
+                 changed: set[str]) -> tuple[str, list[tuple[str, int]]]:
+    """The merged table as CSV text: unchanged rows keep their exact bytes and place, updated rows are
+    rewritten in place, new rows are appended; and, for each data row, the file and line it came from."""
+    raw = base_path.read_bytes().decode("utf-8").lstrip("\ufeff") if base_path.exists() else ""
+    records = _record_lines(raw) if raw else [",".join(columns) + "\n"]
+    newline = "\r\n" if records[0].endswith("\r\n") else "\n"
+
+    def render(row: tuple[object, ...]) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator=newline).writerow(row)
+        return out.getvalue()
+
+    incoming = {k: (render(tuple(r)), int(line)) for k, r, line in
+                zip(new_keys, new[columns].itertuples(index=False), new_lines)}
+    body: list[str] = []
+    origin: list[tuple[str, int]] = []
+    if not replace:
+        line = 2
+        for key, record in zip(base_keys, records[1:]):
+            if key.replace("\x1f", "/") in changed and key in incoming:
+                text, src = incoming.pop(key)
+                body.append(text)
+                origin.append((str(new_path), src))
+            else:
+                body.append(record if record.endswith(("\n", "\r")) else record + newline)
+                origin.append((str(base_path), line))
+            line += record.count("\n") or 1
+    for key, (text, src) in incoming.items():
+        if replace or key.replace("\x1f", "/") in changed:
+            body.append(text)
+            origin.append((str(new_path), src))
+    return records[0] + "".join(body), origin
+
+
+def merge(data_dir: Path, incoming: Path, staging: Path) -> tuple[list[TableChange], list[store.Problem]]:
+    """Write ``data_dir`` merged with ``incoming`` into ``staging`` and validate it there.
+
+    Problems in merged rows are reported against the incoming file and line they came from.
+    """
+    shutil.copytree(data_dir, staging, ignore=shutil.ignore_patterns("*.duckdb*", ".*"))
+    tables, problems = incoming_tables(data_dir, incoming)
+    changes: list[TableChange] = []
+    origins: dict[str, dict[int, tuple[str, int]]] = {}
+    for name, (path, sidecar, replace) in tables.items():
+        try:
+            schema = load_schema(sidecar)
+        except SchemaError as exc:
+            problems.append(store.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1]))
+            continue
+        loaded, found = store.load_table(schema, path)
+        if found:
+            problems.extend(found)
+            continue
+        assert loaded is not None
+        new = loaded.frame
+        base_path = data_dir / f"{name}.csv"
+        base = _read_rows(base_path) if base_path.exists() else pd.DataFrame(columns=list(schema.column_names))
+        columns = [c for c in base.columns if c in schema.column_names] or list(schema.column_names)
+        columns += [c for c in schema.column_names if c not in columns]
+        new_keys, base_keys = _key(new, schema.primary_key), _key(base, schema.primary_key)
+        change = TableChange(name, replaced=replace)
+        base_rows = {k: tuple(r) for k, r in zip(base_keys, base[columns].itertuples(index=False))} if len(base) else {}
+        for k, row in zip(new_keys, new[columns].itertuples(index=False)):
+            if k not in base_rows:
+                change.added.append(k.replace("\x1f", "/"))
+            elif base_rows[k] != tuple(row):
+                change.updated.append(k.replace("\x1f", "/"))
+        if replace:
+            change.removed = [k.replace("\x1f", "/") for k in base_keys if k not in set(new_keys)]
+        text, origin = _merged_text(base_path, base_keys, new, new_keys, columns, loaded.lines, path,
+                                    replace=replace, changed=set(change.added) | set(change.updated))
+        if change.changed or replace:
+            (staging / f"{name}.csv").write_text(text, encoding="utf-8", newline="")
+        line, by_line = 2, {}
+        for record, src in zip(_record_lines(text)[1:], origin):
+            by_line[line] = src
+            line += record.count("\n") or 1
+        if sidecar.parent == incoming:
+            shutil.copy(sidecar, staging / sidecar.name)
+        origins[name] = by_line
+        changes.append(change)
+    if problems:
+        return changes, problems
+    try:
+        store.validate(staging)
+    except store.ValidationError as exc:
+        for p in exc.problems:
+            problems.append(_relocate(p, staging, origins))
+    return changes, problems
+
+
+def _relocate(problem: store.Problem, staging: Path, origins: Mapping[str, Mapping[int, tuple[str, int]]]) -> store.Problem:
+    name = Path(problem.file).name
+    table = name[:-4] if name.endswith(".csv") else None
+    if table in origins and problem.line in origins[table]:
+        file, line = origins[table][problem.line]
+        return store.Problem(file, line, problem.column, problem.message)
+    if Path(problem.file).is_absolute() and Path(problem.file).is_relative_to(staging):
+        return store.Problem(f"data/{Path(problem.file).relative_to(staging)}", problem.line, problem.column,
+                             problem.message)
+    return problem
+
+
+def glued_values(notebook: Path) -> dict[str, str]:
+    """The text of every value a notebook glues for its prose."""
+    nb = nbformat.read(notebook, as_version=4)
+    values: dict[str, str] = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            meta = out.get("metadata", {}).get(GLUE_KEY)
+            text = out.get("data", {}).get(GLUE_PLAIN)
+            if not meta or text is None or "inference-book/figure" in out.get("metadata", {}):
+                continue
+            values[meta["name"]] = str(text).strip("'\"")
+    return values
+
+
+def write_changes_page(report: RerunReport | None, root: Path) -> Path:
+    """The book page "What changed in this edition", from the last rerun's report."""
+    lines = ["# What changed in this edition", ""]
+    if report is None:
+        lines += ["No rerun with new data has been made since this edition was built."]
+    else:
+        lines += ["The last rerun with new data changed these tables:", "",
+                  "| Table | Rows added | Rows updated | Rows removed |", "|---|---:|---:|---:|"]
+        for t in report.tables:
+            lines.append(f"| `{t.table}`{' (replaced)' if t.replaced else ''} | {len(t.added)} | "
+                         f"{len(t.updated)} | {len(t.removed)} |")
+        lines += ["", "Chapters executed again: " + (", ".join(f"{{doc}}`{c}`" for c in report.chapters) or "none") + "."]
+        if report.parameters:
+            lines += ["", "Parameters set for this edition: "
+                      + ", ".join(f"`{k}={v}`" for k, v in sorted(report.parameters.items())) + "."]
+        if report.moved:
+            lines += ["", "Headline numbers that moved:", "", "| Chapter | Value | Before | After |", "|---|---|---|---|"]
+            for m in report.moved:
+                lines.append(f"| {m['chapter']} | `{m['name']}` | {m['before']} | {m['after']} |")
+        else:
+            lines += ["", "No headline number moved."]
+    text = "\n".join(lines) + "\n"
+    path = root / "chapters" / CHANGES_PAGE
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | None = None,
+          echo: Callable[[str], None] = print, html: bool = True) -> RerunReport:
+    """Merge ``incoming`` into ``root/data`` and rebuild what changed; see the module docstring."""
+    data_dir = root / "data"
+    store_path = data_dir / store.STORE_NAME
+    with tempfile.TemporaryDirectory(prefix="rerun-") as tmp:
+        staging = Path(tmp) / "data"
+        changes, problems = merge(data_dir, incoming, staging)
+        if problems:
+            raise store.ValidationError(problems)
+        tables = store.validate(staging)
+        new_store = Path(tmp) / store.STORE_NAME
+        store.build(tables, new_store)
+        for change in changes:
+            for suffix in (".csv", SIDECAR_SUFFIX):
+                src = staging / f"{change.table}{suffix}"
+                dst = data_dir / src.name
+                if src.exists() and (not dst.exists() or dst.read_bytes() != src.read_bytes()):
+                    part = dst.with_name(f".{dst.name}.part")
+                    shutil.copy(src, part)
+                    os.replace(part, dst)
+        part = store_path.with_name(f".{store_path.name}.part")
+        shutil.copy(new_store, part)
+        os.replace(part, store_path)
+    echo(f"store: rebuilt with {sum(c.changed for c in changes)} changed table(s)")
+    before = {nb.stem: glued_values(nb) for nb in pipeline.chapter_notebooks(root)}
+    ran = pipeline.run_stale(store_path, parameters, root=root, echo=echo)
+    moved = []
+    for nb in ran:
+        after = glued_values(nb)
+        for name in sorted(set(before.get(nb.stem, {})) | set(after)):
+            old, new = before.get(nb.stem, {}).get(name), after.get(name)
+            if old != new:
+                moved.append({"chapter": nb.stem, "name": name, "before": old or "–", "after": new or "–"})
+    report = RerunReport(changes, [p.stem for p in ran], moved, dict(parameters or {}))
+    write_changes_page(report, root)
+    if html:
+        pipeline.build_html(root, echo=echo)
+    return report
+
+
+def report_json(report: RerunReport) -> str:
+    return json.dumps({
+        "tables": [{"table": t.table, "added": t.added, "updated": t.updated, "removed": t.removed,
+                    "replaced": t.replaced} for t in report.tables],
+        "chapters": report.chapters, "moved": report.moved, "parameters": report.parameters,
+    }, indent=2)
+
