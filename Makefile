@@ -39,7 +39,7 @@ bench: book
 serve: book
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
 
-## pdf: the whole book as one PDF, printed by headless Chromium
+## pdf: the whole book as one PDF (_build/pdf/), printed by headless Chromium
 pdf: book
 	$(PY) -m analysis pdf
 

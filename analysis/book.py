@@ -47,6 +47,7 @@ class Chapter:
         self.as_of = as_of
         self.db: StoreReader = open_store(store)
         self.figure_labels: list[str] = []
+        self.cited: set[str] = set()
         figures.enable()
         self._note_code()
 
@@ -85,6 +86,7 @@ class Chapter:
         ids = list(sources) if sources is not None else (
             _flatten_sources(data[SOURCE_COLUMN]) if data is not None and SOURCE_COLUMN in data else []
         )
+        self.cited.update(ids)
         fig = figures.Figure(
             chart=chart, label=label, title=title, chapter=self.title, sources=self.source_titles(ids),
             version=__version__, date=self.as_of, page=self.page,
@@ -106,9 +108,26 @@ class Chapter:
 
         self.glue(name, Markdown(text))
 
+    def cite(self, ids: Iterable[str]) -> None:
+        """Add source ids to the chapter's list of sources (``sources_section``)."""
+        self.cited.update(str(i) for i in ids)
+
+    def sources_section(self) -> None:
+        """Glue ``chapter_sources``: a citation of every source this chapter's figures and tables used,
+        for a ``{glue:md}`` block that renders it against the book's bibliography."""
+        keys = sorted(self.cited)
+        self.db.rows("sources", "source_id", keys)
+        text = ("This chapter draws on " + ", ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
+                if keys else "This chapter uses no external source.")
+        self.glue_md("chapter_sources", text)
+
     def table(self, frame: pd.DataFrame, *, digits: int = 2) -> HTML:
-        """A table for display: numbers rounded and grouped, no index, every cell escaped."""
+        """A table for display: numbers rounded and grouped, no index, every cell escaped. The sources
+        named in a ``source_ids`` column join the chapter's sources and are not shown as a column."""
         shown = frame.copy()
+        if SOURCE_COLUMN in shown.columns:
+            self.cite(_flatten_sources(shown[SOURCE_COLUMN]))
+            shown = shown.drop(columns=SOURCE_COLUMN)
         for col in shown.columns:
             if pd.api.types.is_float_dtype(shown[col]):
                 shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.{digits}f}")

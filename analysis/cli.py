@@ -226,6 +226,29 @@ def _cmd_forecasts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from analysis import bench
+
+    only = [name.strip() for item in args.only for name in item.split(",") if name.strip()]
+    try:
+        return bench.main(only, results=Path(args.results) if args.results else None,
+                          write_results=not args.no_write, store_rows=args.rows, sweep_scenarios=args.scenarios,
+                          keep=args.keep)
+    except (ValueError, RuntimeError) as exc:
+        return _fail(str(exc), 1)
+
+
+def _cmd_pdf(args: argparse.Namespace) -> int:
+    from analysis import publish
+
+    try:
+        path = publish.build_pdf(Path(args.root).resolve())
+    except RuntimeError as exc:
+        return _fail(str(exc), 1)
+    print(f"pdf: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,10 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tokens/s per chip (default: the roofline bound at --batch)")
     store_option(p)
     p.set_defaults(func=_cmd_cost)
+    p = sub.add_parser("pdf", help="the PDF edition: the single-page book printed by headless Chromium")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
+    p.set_defaults(func=_cmd_pdf)
     p = sub.add_parser("forecasts", help="every forecast resolved as of a date")
     p.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today)")
     store_option(p)
     p.set_defaults(func=_cmd_forecasts)
+    p = sub.add_parser("bench", help="time building, rebuilding, rerunning, the sweeps, a million-row store, the pages")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run only these measurements (repeatable or comma-separated): "
+                        "clean, floor, rebuild, rerun, sweep, store, pages")
+    p.add_argument("--results", default=None,
+                   help="folder for RESULTS.md and results.json (default: benchmarks/, written by a full run only)")
+    p.add_argument("--no-write", action="store_true", help="print the table, write no results")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic price table (default 1e6)")
+    p.add_argument("--scenarios", type=int, default=1_000_000, help="scenarios per sweep (default 1e6)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary copy of the book")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

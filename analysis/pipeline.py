@@ -37,6 +37,7 @@ STATUS_PAGE = CHAPTERS_DIR / "appendix-status.md"
 STORE_PARAMETER = "store"
 KERNEL_NAME = "python3"
 ROOT_OF_CODE = Path(__file__).resolve().parent.parent
+BIB_DIR = "_bibliography"
 LANGUAGE_INFO = {
     "codemirror_mode": {"name": "ipython", "version": 3},
     "file_extension": ".py",
@@ -348,9 +349,9 @@ def html_inputs_hash(root: Path = ROOT) -> str:
     """Hash of everything the HTML build reads."""
     h = hashlib.sha256()
     paths = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
-             *sorted((root / "_ext").glob("*.py")), root / "intro.md",
+             *sorted((root / "_ext").glob("*.py")), root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
              *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith(".")),
-             *sorted((root / "references.bib",)), root / "analysis" / "__init__.py"]
+             root / "analysis" / "__init__.py"]
     for p in paths:
         if p.is_file():
             h.update(p.relative_to(root).as_posix().encode())
@@ -366,9 +367,10 @@ def build_html(root: Path = ROOT, *, echo: Callable[[str], None] = print, force:
     interrupted or failed build leaves the previous book in place. Skipped when nothing the build
     reads has changed since the last successful build. Returns whether a build ran.
     """
-    from analysis import figures
+    from analysis import bibliography, figures
 
     figures.write_vega_bundle(root / "_static")
+    bibliography.write_bib(root / "data" / store_mod.STORE_NAME, root / BIB_DIR / bibliography.BIB_NAME)
     html_dir = root / "_build" / "html"
     stamp = root / "_build" / ".html-inputs"
     digest = html_inputs_hash(root)

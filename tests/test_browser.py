@@ -9,6 +9,7 @@ A screenshot of each chapter is kept in ``test-artifacts/``.
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import re
 import shutil
@@ -144,3 +145,66 @@ def test_a_broken_chart_script_is_seen(browser: object, server: str) -> None:
 def test_the_book_was_built_with_every_chapter() -> None:
     assert len(CHAPTERS) == 7, CHAPTERS
     assert "intro.html" in PAGES and "search.html" in PAGES
+
+
+EXPLORERS = {
+    "chapters/02-technical.html": ("fig-roofline-explorer", "select[name='model']", "llama-3.1-405b"),
+    "chapters/04-market.html": ("fig-cost-explorer", "select[name='chip']", "mi300x"),
+}
+MARK_TEXT = "svg.marks g.mark-text.role-mark text"
+CHANGED = "([s, b]) => JSON.stringify([...document.querySelectorAll(s)].map(e => e.textContent)) !== b"
+
+
+@pytest.mark.parametrize("path", sorted(EXPLORERS))
+def test_explorer_controls_redraw_offline_on_a_phone(browser: object, server: str, path: str) -> None:
+    label, control, option = EXPLORERS[path]
+    page, problems = open_page(browser, server, path, width=360)
+    wait_for_charts(page)
+    root = f"#{label}-chart"
+    texts = f"{root} {MARK_TEXT}"
+
+    def read() -> list[str]:
+        return page.eval_on_selector_all(texts, "els => els.map(e => e.textContent)")  # type: ignore[attr-defined]
+
+    before = read()
+    assert before
+    page.select_option(f"{root} {control}", option)  # type: ignore[attr-defined]
+    page.wait_for_function(CHANGED, arg=[texts, json.dumps(before)], timeout=CHART_TIMEOUT_MS)  # type: ignore[attr-defined]
+    middle = read()
+    page.eval_on_selector(f"{root} input[type=range][name='context']",  # type: ignore[attr-defined]
+                          "el => { el.value = '8192'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_function(CHANGED, arg=[texts, json.dumps(middle)], timeout=CHART_TIMEOUT_MS)  # type: ignore[attr-defined]
+    assert page.eval_on_selector(f"{root} svg.marks", "el => el.getBoundingClientRect().width") <= 360  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert problems == {"offsite": [], "failed": [], "console": [], "pageerror": []}
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_fits_a_phone_screen(browser: object, server: str, path: str) -> None:
+    page, problems = open_page(browser, server, path, width=375)
+    wait_for_charts(page)
+    overflow = page.evaluate(  # type: ignore[attr-defined]
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    widest = page.evaluate(  # type: ignore[attr-defined]
+        "() => Math.max(0, ...[...document.querySelectorAll('.vega-embed svg.marks')]"
+        ".map(s => s.getBoundingClientRect().right))")
+    page.context.close()  # type: ignore[attr-defined]
+    assert overflow <= 1, f"{path} scrolls sideways by {overflow} px on a 375 px screen"
+    assert widest <= 375, f"{path} draws a chart {widest} px wide on a 375 px screen"
+
+
+def test_search_works_offline(browser: object, server: str) -> None:
+    page, problems = open_page(browser, server, "search.html?q=roofline")
+    page.wait_for_selector("#search-results li", timeout=CHART_TIMEOUT_MS)  # type: ignore[attr-defined]
+    hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+    assert any("02-technical" in h for h in hits), hits
+    assert problems["offsite"] == [] and problems["console"] == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_can_be_downloaded_as_a_notebook(path: str) -> None:
+    html = (HTML / path).read_text(encoding="utf-8")
+    source = f"_sources/{path.removesuffix('.html')}.ipynb"
+    assert source in html, f"{path} offers no notebook download"
+    assert (HTML / source).is_file()

@@ -19,7 +19,7 @@ from filelock import FileLock
 from analysis import pipeline, rerun, store
 from tests.conftest import ROOT, WIDGETS_CSV
 
-BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "data", "intro.md", "references.bib"]
+BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "data", "intro.md"]
 EXAMPLE = ROOT / "examples" / "new-chip"
 HEADER = WIDGETS_CSV.splitlines()[0]
 

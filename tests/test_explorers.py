@@ -1,0 +1,469 @@
+"""The what-if explorers compute in the browser what ``analysis.roofline`` and ``analysis.costs`` compute.
+
+A store is built from a copy of the data folder. Each explorer is embedded in a small page beside the
+vendored Vega bundle, served from 127.0.0.1 and opened in Debian's Chromium with every off-machine
+request aborted. The agreement tests set the explorers' parameters through the Vega View API, read
+the transformed rows and compare them with the Python functions to a relative 1e-9 (``RTOL``; chip
+counts, batches and bound labels exactly); the interaction tests move the real controls and watch
+the drawn text change; the export test renders the default state with vl_convert. Each comparison
+is also run against a deliberately wrong formula, to show it can fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import http.server
+import json
+import math
+import shutil
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import costs, explorers, figures, roofline, store
+from tests.conftest import ROOT
+
+RTOL = 1e-9
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-features=MediaRouter,OptimizationHints",
+]
+PHONE_WIDTH = 360
+TIMEOUT_MS = 20000
+MARK_TEXT = "#explorer svg.marks g.mark-text.role-mark text"
+BATCHES = (1, 3, 64, 1024)
+CONTEXTS = (128, 4096, 32768)
+N_COST_CASES = 120
+ROOFLINE_FIELDS = {
+    "chips": "chips",
+    "batch_size": "batch",
+    "bytes_per_step": "bytes_per_step",
+    "flops_per_step": "flops_per_step",
+    "time_memory_s": "time_memory_s",
+    "time_compute_s": "time_compute_s",
+    "step_time_s": "step_time_s",
+    "per_user_tokens_per_s": "per_user_tokens_per_s",
+    "tokens_per_s_per_chip": "tokens_per_s_per_chip",
+    "system_tokens_per_s": "system_tokens_per_s",
+    "bound": "bound",
+}
+DEFAULTS = {"model": "llama-2-70b", "bits": 8, "batch": 16, "context": 2048}
+COST_DEFAULTS = {
+    "chip": "h100-sxm", "model": "llama-3.3-70b", "bits": 8, "utilization": 0.5, "hourly_usd": 2.99,
+    "capex_usd": 31000.0, "amortization_years": 5.0, "electricity_usd_per_kwh": 0.09, "pue": 1.3,
+}
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    data = tmp_path_factory.mktemp("data")
+    for path in (ROOT / "data").iterdir():
+        if path.suffix in (".csv", ".yml"):
+            shutil.copy(path, data / path.name)
+    built = store.build_store(data, data / "store.duckdb")
+    with store.open_store(built) as db:
+        return {name: db.table(name) for name in ("chips", "models", "hardware_costs", "prices")}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    root = tmp_path_factory.mktemp("site")
+    (root / figures.VEGA_BUNDLE_NAME).write_text(figures.vega_bundle_js(), encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page_html(spec: Mapping[str, Any], *, book_embed: bool) -> str:
+    head = (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<script src="{figures.VEGA_BUNDLE_NAME}"></script></head><body style="margin:0">'
+    )
+    if book_embed:
+        return head + figures.chart_html(spec, div_id="explorer") + "</body></html>"
+    return head + (
+        '<div id="explorer"></div><script>'
+        f"window.explorerReady = vegaEmbed('#explorer', {figures.script_safe_json(spec)},"
+        " {renderer: 'svg', actions: false}).then(r => { window.explorer = r; return true; });"
+        "</script></body></html>"
+    )
+
+
+def _open(browser: Any, site: tuple[Path, str], name: str, spec: Mapping[str, Any], *,
+          book_embed: bool = False, width: int = 1000) -> tuple[Any, dict[str, list[str]]]:
+    root, base = site
+    (root / f"{name}.html").write_text(_page_html(spec, book_embed=book_embed), encoding="utf-8")
+    problems: dict[str, list[str]] = {"offsite": [], "console": [], "pageerror": []}
+    context = browser.new_context(viewport={"width": width, "height": 900})
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            problems["offsite"].append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))
+    page.goto(f"{base}/{name}.html", wait_until="load")
+    if not book_embed:
+        page.wait_for_function("() => window.explorer !== undefined", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#explorer svg.marks')", timeout=TIMEOUT_MS)
+    return page, problems
+
+
+SWEEP_JS = """async ({cases, field}) => {
+  const rowsOf = %s;
+  const out = [];
+  for (const c of cases) {
+    for (const [name, value] of Object.entries(c)) window.explorer.view.signal(name, value);
+    await window.explorer.view.runAsync();
+    out.push(rowsOf(window.explorer, field));
+  }
+  return out;
+}""" % explorers.EXPLORER_ROWS_JS
+
+
+def _sweep(page: Any, cases: Sequence[Mapping[str, Any]], field: str) -> list[list[dict[str, Any]]]:
+    return page.evaluate(SWEEP_JS, {"cases": list(cases), "field": field})
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(b, str) or isinstance(a, str):
+        return a == b
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=RTOL, abs_tol=0.0)
+
+
+def _rows(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {str(r["slug"]): r for _, r in frame.iterrows()}
+
+
+def roofline_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapping[str, Any]],
+                        drawn: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Every difference between the explorer's rows and ``roofline.roofline_point``, as text."""
+    chips, models = _rows(tables["chips"]), _rows(tables["models"])
+    problems: list[str] = []
+    for case, rows in zip(cases, drawn):
+        if len(rows) != len(chips):
+            problems.append(f"{case}: {len(rows)} rows for {len(chips)} chips")
+        for row in rows:
+            where = f"{row['chip']} {case}"
+            try:
+                want = roofline.roofline_point(chips[row["chip"]], models[case["model"]], bits=case["bits"],
+                                               batch=case["batch"], context=case["context"])
+            except ValueError as err:
+                if row["status"] == explorers.STATUS_OK:
+                    problems.append(f"{where}: Python refuses ({err}) but the explorer draws it")
+                continue
+            if row["status"] != explorers.STATUS_OK:
+                problems.append(f"{where}: the explorer refuses ({row['status']}) but Python computes it")
+                continue
+            for field, attribute in ROOFLINE_FIELDS.items():
+                if not _close(row[field], getattr(want, attribute)):
+                    problems.append(f"{where}: {field} {row[field]!r} != {getattr(want, attribute)!r}")
+    return problems
+
+
+def _roofline_cases(models: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"model": m, "bits": b, "batch": n, "context": x}
+        for m in models["slug"] for b in roofline.SUPPORTED_BITS for n in BATCHES for x in CONTEXTS
+    ]
+
+
+def _roofline_chart(tables: Mapping[str, pd.DataFrame]) -> alt.TopLevelMixin:
+    return explorers.roofline_explorer(tables["chips"], tables["models"], **DEFAULTS)
+
+
+def _cost_chart(tables: Mapping[str, pd.DataFrame]) -> alt.TopLevelMixin:
+    return explorers.cost_explorer(tables["chips"], tables["models"], tables["hardware_costs"],
+                                   tables["prices"], **COST_DEFAULTS)
+
+
+def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
+                                              tables: dict[str, pd.DataFrame]) -> None:
+    cases = _roofline_cases(tables["models"])
+    assert len(cases) >= 50
+    page, problems = _open(browser, site, "roofline-agreement", _roofline_chart(tables).to_dict())
+    drawn = _sweep(page, cases, "per_user_tokens_per_s")
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+    assert roofline_mismatches(tables, cases, drawn) == []
+    statuses = {row["status"] for rows in drawn for row in rows}
+    assert {explorers.STATUS_OK, explorers.STATUS_UNSUPPORTED, explorers.STATUS_NO_PEAK,
+            explorers.STATUS_WINDOW} <= statuses
+    bounds = {row["bound"] for rows in drawn for row in rows}
+    assert {roofline.BOUND_MEMORY, roofline.BOUND_COMPUTE} <= bounds
+
+
+def _cost_cases(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(9)
+    chips = tables["chips"]["slug"].tolist()
+    models = tables["models"]["slug"].tolist()
+    cases = []
+    for i in range(N_COST_CASES):
+        cases.append({
+            "chip": chips[i % len(chips)],
+            "model": models[int(rng.integers(len(models)))],
+            "bits": int(rng.choice(roofline.SUPPORTED_BITS)),
+            "context": int(rng.choice([128, 1024, 2048, 8192, 32768])),
+            "ownership": explorers.OWN if i % 2 else explorers.RENT,
+            "hourly_usd": round(float(rng.uniform(0.1, 15.0)), 2),
+            "capex_usd": round(float(rng.uniform(500, 60000)), -2),
+            "amortization_years": float(rng.choice([1.0, 3.0, 4.5, 6.0, 10.0])),
+            "electricity_usd_per_kwh": round(float(rng.uniform(0.01, 0.5)), 3),
+            "pue": round(float(rng.uniform(1.0, 2.5)), 2),
+            "utilization": round(float(rng.uniform(0.05, 1.0)), 2),
+        })
+    return cases
+
+
+def cost_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapping[str, Any]],
+                    drawn: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Every difference between the cost explorer's row and ``roofline_point(batch="max")`` followed
+    by ``costs.cost_point``, as text."""
+    chips, models = _rows(tables["chips"]), _rows(tables["models"])
+    problems: list[str] = []
+    for case, rows in zip(cases, drawn):
+        if len(rows) != 1:
+            problems.append(f"{case}: {len(rows)} rows, expected 1")
+            continue
+        row, chip = rows[0], chips[case["chip"]]
+        owning = case["ownership"] == explorers.OWN
+        try:
+            point = roofline.roofline_point(chip, models[case["model"]], bits=case["bits"], batch="max",
+                                            context=case["context"])
+            if owning and not (pd.notna(chip["tdp_w"]) and chip["tdp_w"] >= 0):
+                raise ValueError("no power figure")
+        except ValueError as err:
+            if row["status"] == explorers.STATUS_OK:
+                problems.append(f"{case}: Python refuses ({err}) but the explorer draws it")
+            continue
+        if row["status"] != explorers.STATUS_OK:
+            problems.append(f"{case}: the explorer refuses ({row['status']}) but Python computes it")
+            continue
+        if owning:
+            want = costs.cost_point(
+                tokens_per_s=point.tokens_per_s_per_chip, utilization=case["utilization"],
+                capex_usd=case["capex_usd"], amortization_years=case["amortization_years"],
+                power_w=float(chip["tdp_w"]), pue=case["pue"],
+                electricity_usd_per_kwh=case["electricity_usd_per_kwh"])
+        else:
+            want = costs.cost_point(tokens_per_s=point.tokens_per_s_per_chip, utilization=case["utilization"],
+                                    hourly_usd=case["hourly_usd"])
+        expected = {
+            "chips": point.chips, "batch_size": point.batch,
+            "tokens_per_s_per_chip": point.tokens_per_s_per_chip,
+            "hourly_usd_per_chip": want.hourly_usd, "usd_per_million_tokens": want.usd_per_million_tokens,
+            "bound": point.bound,
+        }
+        for field, value in expected.items():
+            if not _close(row[field], value):
+                problems.append(f"{case}: {field} {row[field]!r} != {value!r}")
+    return problems
+
+
+def test_cost_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
+                                          tables: dict[str, pd.DataFrame]) -> None:
+    cases = _cost_cases(tables)
+    page, problems = _open(browser, site, "cost-agreement", _cost_chart(tables).to_dict())
+    drawn = _sweep(page, cases, "usd_per_million_tokens")
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+    assert cost_mismatches(tables, cases, drawn) == []
+    ok = [case for case, rows in zip(cases, drawn) if rows and rows[0]["status"] == explorers.STATUS_OK]
+    assert len(ok) >= 50
+    assert {c["ownership"] for c in ok} == {explorers.RENT, explorers.OWN}
+    assert {row[0]["status"] for row in drawn} >= {explorers.STATUS_OK, explorers.STATUS_NO_POWER}
+
+
+def _mutate(spec: dict[str, Any], field: str, old: str, new: str) -> dict[str, Any]:
+    changed = copy.deepcopy(spec)
+    hits = 0
+    for transform in changed.get("transform", []):
+        if transform.get("as") == field and old in transform.get("calculate", ""):
+            transform["calculate"] = transform["calculate"].replace(old, new)
+            hits += 1
+    assert hits == 1, f"no calculate for {field} containing {old!r}"
+    return changed
+
+
+def test_the_comparisons_catch_a_wrong_formula(browser: Any, site: tuple[Path, str],
+                                               tables: dict[str, pd.DataFrame]) -> None:
+    """KV cache at 8 instead of 16 bits, and a year of 8000 hours: both comparisons must object."""
+    kv = f"* {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}"
+    wrong = _mutate(_roofline_chart(tables).to_dict(), "kv_bytes_per_token", kv,
+                    f"* 8 / {roofline.BITS_PER_BYTE}")
+    cases = _roofline_cases(tables["models"])[::9]
+    page, _ = _open(browser, site, "roofline-wrong", wrong)
+    drawn = _sweep(page, cases, "per_user_tokens_per_s")
+    page.context.close()
+    assert any("bytes_per_step" in p for p in roofline_mismatches(tables, cases, drawn))
+
+    year = f"* {costs.HOURS_PER_YEAR})"
+    wrong_cost = _mutate(_cost_chart(tables).to_dict(), "hourly_usd_per_chip", year, "* 8000)")
+    cost_cases = [c for c in _cost_cases(tables) if c["ownership"] == explorers.OWN]
+    page, _ = _open(browser, site, "cost-wrong", wrong_cost)
+    drawn = _sweep(page, cost_cases, "usd_per_million_tokens")
+    page.context.close()
+    assert any("hourly_usd_per_chip" in p for p in cost_mismatches(tables, cost_cases, drawn))
+
+
+def _mark_texts(page: Any) -> list[str]:
+    return page.eval_on_selector_all(MARK_TEXT, "els => els.map(e => e.textContent)")
+
+
+def _set_range(page: Any, name: str, value: float) -> None:
+    page.eval_on_selector(
+        f"#explorer input[type=range][name='{name}']",
+        "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def _wait_for_change(page: Any, before: list[str]) -> list[str]:
+    page.wait_for_function(
+        "([selector, before]) => JSON.stringify([...document.querySelectorAll(selector)]"
+        ".map(e => e.textContent)) !== before",
+        arg=[MARK_TEXT, json.dumps(before)], timeout=TIMEOUT_MS,
+    )
+    return _mark_texts(page)
+
+
+def test_moving_roofline_controls_redraws_the_numbers(browser: Any, site: tuple[Path, str],
+                                                      tables: dict[str, pd.DataFrame]) -> None:
+    page, problems = _open(browser, site, "roofline-dom", _roofline_chart(tables).to_dict(), book_embed=True)
+    for name in explorers.ROOFLINE_PARAMS:
+        assert page.locator(f"#explorer [name='{name}']").count() >= 1, name
+    start = _mark_texts(page)
+    assert "h100-sxm" not in start and explorers.STATUS_UNSUPPORTED in start
+
+    page.select_option("#explorer select[name='model']", "llama-3.1-405b")
+    after_model = _wait_for_change(page, start)
+    page.select_option("#explorer select[name='bits']", "16")
+    after_bits = _wait_for_change(page, after_model)
+    _set_range(page, "batch", 256)
+    after_batch = _wait_for_change(page, after_bits)
+    assert page.input_value("#explorer input[type=range][name='batch']") == "256"
+    _set_range(page, "context", 8192)
+    after_context = _wait_for_change(page, after_batch)
+
+    chips = _rows(tables["chips"])
+    model = _rows(tables["models"])["llama-3.1-405b"]
+    want = roofline.roofline_point(chips["h100-sxm"], model, bits=16, batch=256, context=8192)
+    assert f"{want.chips:,d}" in after_context
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+
+
+def test_moving_cost_controls_redraws_the_cost(browser: Any, site: tuple[Path, str],
+                                               tables: dict[str, pd.DataFrame]) -> None:
+    page, problems = _open(browser, site, "cost-dom", _cost_chart(tables).to_dict(), book_embed=True)
+    for name in explorers.COST_PARAMS:
+        assert page.locator(f"#explorer [name='{name}']").count() >= 1, name
+
+    def cost_line() -> str:
+        return next(t for t in _mark_texts(page) if t.endswith("per 1M output tokens"))
+
+    start = _mark_texts(page)
+    first = cost_line()
+    _set_range(page, "utilization", 0.25)
+    halved = _wait_for_change(page, start)
+    assert cost_line() != first
+    page.check("#explorer input[type=radio][name='ownership'][value='own']")
+    owned = _wait_for_change(page, halved)
+    page.select_option("#explorer select[name='chip']", "mi300x")
+    _wait_for_change(page, owned)
+
+    chip = _rows(tables["chips"])["mi300x"]
+    model = _rows(tables["models"])["llama-3.3-70b"]
+    point = roofline.roofline_point(chip, model, bits=8, batch="max", context=2048)
+    want = costs.cost_point(
+        tokens_per_s=point.tokens_per_s_per_chip, utilization=0.25, capex_usd=COST_DEFAULTS["capex_usd"],
+        amortization_years=COST_DEFAULTS["amortization_years"], power_w=float(chip["tdp_w"]),
+        pue=COST_DEFAULTS["pue"], electricity_usd_per_kwh=COST_DEFAULTS["electricity_usd_per_kwh"])
+    shown = float(cost_line().split(" ")[0].lstrip("$").replace(",", ""))
+    assert math.isclose(shown, want.usd_per_million_tokens, rel_tol=1e-3)
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+
+
+@pytest.mark.parametrize("which", ["roofline", "cost"])
+def test_explorers_fit_a_phone_screen(browser: Any, site: tuple[Path, str], tables: dict[str, pd.DataFrame],
+                                      which: str) -> None:
+    chart = _roofline_chart(tables) if which == "roofline" else _cost_chart(tables)
+    page, problems = _open(browser, site, f"{which}-phone", chart.to_dict(), book_embed=True,
+                           width=PHONE_WIDTH)
+    svg_width = page.eval_on_selector("#explorer svg.marks", "el => el.getBoundingClientRect().width")
+    page_width = page.evaluate("() => document.documentElement.scrollWidth")
+    page.context.close()
+    assert svg_width <= PHONE_WIDTH
+    assert page_width <= PHONE_WIDTH
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+
+
+def _urls(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "url"] + [u for v in node.values() for u in _urls(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _urls(v)]
+    return []
+
+
+@pytest.mark.parametrize("which", ["roofline", "cost"])
+def test_static_export_draws_the_default_state(tables: dict[str, pd.DataFrame], which: str) -> None:
+    import vl_convert
+
+    spec = (_roofline_chart(tables) if which == "roofline" else _cost_chart(tables)).to_dict()
+    assert _urls(spec) == []
+    svg = vl_convert.vegalite_to_svg(spec, vl_version="v6_4")
+    assert "NaN" not in svg and "undefined" not in svg
+    if which == "roofline":
+        chip, model = _rows(tables["chips"])["h100-sxm"], _rows(tables["models"])["llama-2-70b"]
+        want = roofline.roofline_point(chip, model, bits=8, batch=16, context=2048)
+        assert ">h100-sxm<" in svg and f">{want.per_user_tokens_per_s:.3g}<" in svg
+    else:
+        assert "per 1M output tokens</text>" in svg and "roofline floor $" in svg
+
+
+def test_bad_defaults_are_refused(tables: dict[str, pd.DataFrame]) -> None:
+    with pytest.raises(ValueError, match="model must be one of"):
+        explorers.roofline_explorer(tables["chips"], tables["models"], **{**DEFAULTS, "model": "gpt-9"})
+    with pytest.raises(ValueError, match="bits must be one of"):
+        explorers.roofline_explorer(tables["chips"], tables["models"], **{**DEFAULTS, "bits": 2})
+    with pytest.raises(ValueError, match="utilization"):
+        explorers.cost_explorer(tables["chips"], tables["models"], tables["hardware_costs"], tables["prices"],
+                                **{**COST_DEFAULTS, "utilization": 0.0})

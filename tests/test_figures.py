@@ -1,0 +1,83 @@
+"""Every figure of the book is citable: a stable label, its SVG, PNG and CSV, and a citation block."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import __version__, figures, pipeline
+from tests.conftest import ROOT
+
+HTML = ROOT / "_build" / "html"
+FIGURES = [
+    (nb.stem, fig)
+    for nb in pipeline.chapter_notebooks(ROOT)
+    for fig in figures.iter_notebook_figures(json.loads(nb.read_text(encoding="utf-8")))
+]
+
+
+def test_the_book_has_figures_with_unique_labels() -> None:
+    labels = [fig["label"] for _, fig in FIGURES]
+    assert len(labels) >= 10
+    assert len(labels) == len(set(labels)), "a figure label is used twice"
+
+
+@pytest.mark.parametrize("chapter,fig", FIGURES, ids=[f["label"] for _, f in FIGURES])
+def test_figure_files_label_and_citation(chapter: str, fig: dict) -> None:
+    label = fig["label"]
+    assert figures.LABEL_RE.match(label)
+    svg = (HTML / "figures" / f"{label}.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<svg")
+    assert (HTML / "figures" / f"{label}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    drawn = pd.read_csv(HTML / "figures" / f"{label}.csv")
+    expected = pd.read_csv(io.StringIO(figures.spec_data(fig["spec"]).to_csv(index=False)))
+    pd.testing.assert_frame_equal(drawn, expected)
+    page = (HTML / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+    assert f'id="{label}"' in page, f"{label} has no anchor on its page"
+    block = page[page.index(f'data-figure="{label}"'):]
+    block = block[: block.index("</details>")]
+    for ext in ("svg", "png", "csv"):
+        assert f'href="../figures/{label}.{ext}"' in block
+    assert "Cite this figure" in block and "@misc{inferencebook-" in block
+    assert figures.BOOK_TITLE in block and f"version {__version__}" in block and f"#{label}" in block
+    assert "Data: " in block and "Data: ." not in block, f"{label} names no data source"
+
+
+def test_figure_labels_are_referenced_in_the_prose() -> None:
+    for nb_path in pipeline.chapter_notebooks(ROOT):
+        nb = nbformat.read(nb_path, as_version=4)
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        for fig in figures.iter_notebook_figures(json.loads(nb_path.read_text(encoding="utf-8"))):
+            assert f":name: {fig['label']}" in prose, f"{fig['label']} is never placed in {nb_path.name}"
+            assert f"{{numref}}`{fig['label']}`" in prose, f"{fig['label']} is never referred to in {nb_path.name}"
+
+
+def test_citation_cff_is_valid() -> None:
+    schema = json.loads((ROOT / "tests" / "fixtures" / "citation-file-format-1.2.0.schema.json").read_text())
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    cff = json.loads(json.dumps(cff, default=str))
+    jsonschema.validate(cff, schema)
+    assert cff["version"] == __version__
+
+
+def test_citation_cff_schema_check_has_teeth() -> None:
+    schema = json.loads((ROOT / "tests" / "fixtures" / "citation-file-format-1.2.0.schema.json").read_text())
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    cff = json.loads(json.dumps(cff, default=str))
+    del cff["authors"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(cff, schema)
+
+
+def test_every_source_is_in_the_bibliography() -> None:
+    page = (HTML / "chapters" / "appendix-bibliography.html").read_text(encoding="utf-8")
+    sources = pd.read_csv(ROOT / "data" / "sources.csv")
+    missing = [u for u in sources["url"] if u.replace("&", "&amp;") not in page]
+    assert not missing, f"{len(missing)} sources missing from the bibliography, e.g. {missing[:3]}"
