@@ -2,8 +2,10 @@
 
 ``build_pdf`` builds the book with Jupyter Book's ``singlehtml`` builder into a staging folder, serves
 it on 127.0.0.1, opens it in Debian's Chromium (no request may leave the machine), waits until every
-chart is drawn, and prints it to ``_build/pdf/inference-cost-book.pdf`` (A4, with backgrounds). The
-explorers print in their default state. A copy is placed beside the HTML book so the published site
+chart is drawn, and prints it to ``_build/pdf/inference-cost-book.pdf`` (A4, with backgrounds). The page
+is laid out in print media at the printed width before printing, and printing waits until its height
+stops changing, so charts that resize to their container are settled. The explorers print in their
+default state. A copy is placed beside the HTML book so the published site
 links to it.
 """
 
@@ -24,6 +26,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHART_SELECTOR = "div[id^='fig-'][id$='-chart']"
 CHART_TIMEOUT_MS = 60000
+PRINT_WIDTH_PX = 720
+SETTLED_JS = """() => {
+  const h = document.documentElement.scrollHeight;
+  const settled = window.__lastHeight === h;
+  window.__lastHeight = h;
+  return settled;
+}"""
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -63,7 +72,7 @@ def print_pdf(folder: Path, out: Path) -> Path:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1000, "height": 1400})
+            context = browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1100})
 
             def route(r: object) -> None:
                 url = r.request.url  # type: ignore[attr-defined]
@@ -75,12 +84,14 @@ def print_pdf(folder: Path, out: Path) -> Path:
 
             context.route("**/*", route)
             page = context.new_page()
+            page.emulate_media(media="print")
             page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", wait_until="load")
             page.wait_for_function(
                 f"""() => [...document.querySelectorAll("{CHART_SELECTOR}")]
                        .every(d => d.querySelector('svg.marks, canvas.marks'))""",
                 timeout=CHART_TIMEOUT_MS,
             )
+            page.wait_for_function(SETTLED_JS, timeout=CHART_TIMEOUT_MS, polling=500)
             out.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=str(out), format="A4", print_background=True,
                      margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
