@@ -61,7 +61,7 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from analysis import pipeline, rerun
+    from analysis import analyses, pipeline, rerun
 
     root = Path(args.root).resolve()
     data_dir = Path(args.data) if args.data else root / "data"
@@ -77,7 +77,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
         except store.ValidationError as exc:
             print(exc.report(), file=sys.stderr)
             return EXIT_BAD_DATA
-        store.build(tables, store_path)
+        try:
+            store.build(tables, store_path, extend=lambda p: analyses.extend_store(root, p))
+        except analyses.AnalysisFailed as exc:
+            return _fail(f"analysis failed, the store was not changed: {exc}", 1)
         print(f"store: {store_path} ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
         try:
             pipeline.run_stale(store_path, params, root=root, force=args.force)

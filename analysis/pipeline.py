@@ -48,6 +48,7 @@ LANGUAGE_INFO = {
 }
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 INJECTED_TAG = "injected-parameters"
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def toc_files(root: Path = ROOT) -> list[Path]:
@@ -253,7 +254,7 @@ def execute(
             papermill.execute_notebook(
                 str(nb_path), str(out), parameters=params or None, cwd=str(nb_path.parent),
                 kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False,
+                request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
             )
         except papermill.PapermillExecutionError as exc:
             raise ChapterFailed(f"{nb_path.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}") from None

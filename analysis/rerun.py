@@ -39,7 +39,7 @@ import nbformat
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from analysis import pipeline, store
+from analysis import analyses, pipeline, store
 from analysis.schema import SIDECAR_SUFFIX, SchemaError, load_schema
 
 LOCK_NAME = ".build.lock"
@@ -316,7 +316,7 @@ def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | None = 
             raise store.ValidationError(problems)
         tables = store.validate(staging)
         new_store = Path(tmp) / store.STORE_NAME
-        store.build(tables, new_store)
+        store.build(tables, new_store, extend=lambda p: analyses.extend_store(root, p, echo=echo))
         for change in changes:
             for suffix in (".csv", SIDECAR_SUFFIX):
                 src = staging / f"{change.table}{suffix}"

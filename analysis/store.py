@@ -429,8 +429,14 @@ def _post_build_checks(con: duckdb.DuckDBPyConnection, tables: dict[str, LoadedT
     return forecasts.check_rules(con, tables[FORECASTS_TABLE])
 
 
-def build(tables: dict[str, LoadedTable], store_path: Path) -> Path:
-    """Write the validated tables into a new store and rename it over ``store_path``."""
+def build(tables: dict[str, LoadedTable], store_path: Path,
+          *, extend: Callable[[Path], None] | None = None) -> Path:
+    """Write the validated tables into a new store and rename it over ``store_path``.
+
+    ``extend``, when given, is called with the path of the complete new store (closed) before it is
+    renamed into place; the book uses it to run its parametrized analyses and add their tables, so
+    a failure there also leaves the previous store untouched.
+    """
     store_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = store_path.with_name(f".{store_path.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -453,6 +459,8 @@ def build(tables: dict[str, LoadedTable], store_path: Path) -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        if extend is not None:
+            extend(tmp)
         os.replace(tmp, store_path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -72,14 +72,20 @@ def test_notebook_is_normalized(path: Path) -> None:
 
 def test_nbval_reports_a_changed_value(tmp_path: Path) -> None:
     """Change one chip's bandwidth in a copy of the data; nbval on a chapter that shows it must fail."""
-    from analysis import store
+    from analysis import analyses, store
 
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("*.duckdb*"))
+    shutil.copytree(ROOT / "analyses", tmp_path / "analyses")
+
+    def build() -> None:
+        store.build(store.validate(data), data / store.STORE_NAME,
+                    extend=lambda p: analyses.extend_store(tmp_path, p, echo=lambda s: None))
+
     chips = (data / "chips.csv").read_text(encoding="utf-8")
     assert ",3.35," in chips
     (data / "chips.csv").write_text(chips.replace(",3.35,", ",3.95,", 1), encoding="utf-8")
-    store.build_store(data, data / store.STORE_NAME)
+    build()
     chapters = tmp_path / "chapters"
     chapters.mkdir()
     target = chapters / "02-technical.ipynb"
@@ -90,7 +96,7 @@ def test_nbval_reports_a_changed_value(tmp_path: Path) -> None:
     assert changed.returncode == 1, changed.stdout[-2000:]
     assert "mismatch" in changed.stdout.lower() or "differ" in changed.stdout.lower()
     shutil.copy(ROOT / "data" / "chips.csv", data / "chips.csv")
-    store.build_store(data, data / store.STORE_NAME)
+    build()
     same = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert same.returncode == 0, same.stdout[-3000:]
 

@@ -1,0 +1,153 @@
+"""Parametrized analyses run by papermill while the store is built; their results become store tables.
+
+``analyses/runs.yml`` lists each analysis: a notebook in ``analyses/``, the store table its results
+form, and one or more parameter sets. While a new store is being built (in its temporary file, before it
+is renamed into place), each run is executed by papermill with ``store`` pointing at that file and
+``out`` at a CSV the notebook writes; the CSVs of all runs of an analysis are concatenated (with a
+``run`` column) and loaded into the store as the analysis's table, listed in ``_tables`` like any other.
+Chapters read these tables, so the flow stays data -> store (base tables, then derived tables) ->
+chapters.
+
+A run is skipped, and its previous CSV reused, when nothing it depends on has changed: its notebook's
+cells, its parameters, and the content of the store tables it read last time (the cache is in
+``_build/analyses``, keyed by a hash of those inputs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import nbformat
+import pandas as pd
+import yaml
+
+from analysis import pipeline
+from analysis import store as store_mod
+
+RUNS_FILE = Path("analyses") / "runs.yml"
+CACHE_DIR = Path("_build") / "analyses"
+KERNEL_NAME = "python3"
+
+
+class AnalysisFailed(Exception):
+    """An analysis notebook raised; the store was not swapped in."""
+
+
+def load_runs(root: Path) -> dict[str, dict[str, Any]]:
+    path = root / RUNS_FILE
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _source_hash(path: Path) -> str:
+    return pipeline.source_hash(nbformat.read(path, as_version=4))
+
+
+def _table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    frame = con.execute("SELECT table_name, sha256 FROM _tables").df()
+    return dict(zip(frame["table_name"], frame["sha256"]))
+
+
+def _key(source: str, params: dict[str, Any], read: dict[str, str | None]) -> str:
+    payload = json.dumps({"source": source, "params": params, "read": read}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def run_all(root: Path, store_path: Path, *, echo: Callable[[str], None] = print) -> dict[str, tuple[pd.DataFrame, str, str]]:
+    """Run (or reuse) every analysis against ``store_path``; table name -> (frame, sha256, description)."""
+    import papermill
+
+    runs = load_runs(root)
+    if not runs:
+        return {}
+    cache = root / CACHE_DIR
+    cache.mkdir(parents=True, exist_ok=True)
+    index_path = cache / "index.json"
+    index: dict[str, Any] = json.loads(index_path.read_text()) if index_path.exists() else {}
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        hashes = _table_hashes(con)
+    finally:
+        con.close()
+    results: dict[str, tuple[pd.DataFrame, str, str]] = {}
+    for name, spec in runs.items():
+        notebook = root / "analyses" / spec["notebook"]
+        source = _source_hash(notebook)
+        frames = []
+        digest = hashlib.sha256()
+        for i, params in enumerate(spec["runs"]):
+            run_id = f"{name}[{i}]"
+            recorded = index.get(run_id, {})
+            read = {t: hashes.get(t) for t in recorded.get("tables", [])}
+            key = _key(source, params, read)
+            cached = cache / f"{name}-{i}.csv"
+            if recorded.get("key") != key or not cached.exists():
+                echo(f"analysis {run_id}: executing {notebook.relative_to(root)} with papermill")
+                with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
+                    out = Path(tmp) / "out.csv"
+                    log = Path(tmp) / "reads.log"
+                    log.touch()
+                    previous = os.environ.get(store_mod.READS_LOG_ENV)
+                    os.environ[store_mod.READS_LOG_ENV] = str(log)
+                    try:
+                        papermill.execute_notebook(
+                            str(notebook), str(Path(tmp) / notebook.name),
+                            parameters={**params, "store": str(store_path), "out": str(out)},
+                            cwd=str(notebook.parent), kernel_name=KERNEL_NAME, progress_bar=False,
+                            log_output=False, request_save_on_cell_execute=False,
+                            extra_arguments=pipeline.QUIET_KERNEL)
+                    except papermill.PapermillExecutionError as exc:
+                        raise AnalysisFailed(f"{run_id} raised {exc.ename}: {exc.evalue}") from None
+                    finally:
+                        if previous is None:
+                            os.environ.pop(store_mod.READS_LOG_ENV, None)
+                        else:
+                            os.environ[store_mod.READS_LOG_ENV] = previous
+                    tables = sorted({ln.split("#", 1)[0] for ln in log.read_text().split() if not ln.startswith("py:")})
+                    shutil.copy(out, cached)
+                index[run_id] = {"key": _key(source, params, {t: hashes.get(t) for t in tables}), "tables": tables}
+                index_path.write_text(json.dumps(index, indent=2, sort_keys=True))
+            raw = cached.read_bytes()
+            digest.update(raw)
+            frames.append(pd.read_csv(cached).assign(run=i))
+        frame = pd.concat(frames, ignore_index=True)
+        results[spec["table"]] = (frame, digest.hexdigest(), str(spec.get("description", name)))
+    return results
+
+
+def add_to_store(con: duckdb.DuckDBPyConnection, results: dict[str, tuple[pd.DataFrame, str, str]], root: Path) -> None:
+    """Write each analysis's rows into the open store and list them in ``_tables``."""
+    runs = {spec["table"]: (name, spec) for name, spec in load_runs(root).items()}
+    for table, (frame, sha, description) in sorted(results.items()):
+        name, spec = runs[table]
+        con.register("incoming", frame)
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
+        con.unregister("incoming")
+        con.execute(
+            "INSERT INTO _tables (table_name, title, description, origin_title, producer, url, date_accessed, "
+            "licence, citation, primary_key, row_count, sha256, file) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            [table, f"Derived: {name}", description, f"Analysis {spec['notebook']}", "this book (papermill run)",
+             f"analyses/{spec['notebook']}", "CC-BY-4.0", f"Computed by analyses/{spec['notebook']} from the store.",
+             "", len(frame), sha, f"analyses/{spec['notebook']}"])
+
+
+def extend_store(root: Path, store_path: Path, *, echo: Callable[[str], None] = print) -> None:
+    """Run the analyses against the store being built and add their tables to it."""
+    results = run_all(root, store_path, echo=echo)
+    if not results:
+        return
+    con = duckdb.connect(str(store_path))
+    try:
+        add_to_store(con, results, root)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
