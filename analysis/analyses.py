@@ -9,8 +9,8 @@ Chapters read these tables, so the flow stays data -> store (base tables, then d
 chapters.
 
 A run is skipped, and its previous CSV reused, when nothing it depends on has changed: its notebook's
-cells, its parameters, and the content of the store tables it read last time (the cache is in
-``_build/analyses``, keyed by a hash of those inputs).
+cells, its parameters, the content of the store tables it read last time, and the ``analysis`` modules
+it computes with (the cache is in ``_build/analyses``, keyed by a hash of those inputs).
 """
 
 from __future__ import annotations
@@ -41,6 +41,29 @@ class AnalysisFailed(Exception):
     """An analysis notebook raised; the store was not swapped in."""
 
 
+TOOLING_MODULES = {"__main__.py", "cli.py", "pipeline.py", "rerun.py", "bench.py", "publish.py", "book.py",
+                   "figures.py", "explorers.py", "bibliography.py", "analyses.py"}
+
+
+def code_digest() -> str:
+    """Hash of the ``analysis`` modules an analysis notebook may compute with (not the build tooling)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        if path.name not in TOOLING_MODULES:
+            h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def inputs_bytes(root: Path) -> bytes:
+    """Every analysis input (runs.yml, the notebooks, the modules they compute with), for the store's
+    digest."""
+    folder = root / "analyses"
+    if not folder.is_dir():
+        return b""
+    files = b"".join(p.name.encode() + p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file())
+    return files + code_digest().encode()
+
+
 def load_runs(root: Path) -> dict[str, dict[str, Any]]:
     path = root / RUNS_FILE
     if not path.exists():
@@ -58,7 +81,8 @@ def _table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _key(source: str, params: dict[str, Any], read: dict[str, str | None]) -> str:
-    payload = json.dumps({"source": source, "params": params, "read": read}, sort_keys=True, default=str)
+    payload = json.dumps({"source": source, "params": params, "read": read, "code": code_digest()},
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -77,11 +77,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
         except store.ValidationError as exc:
             print(exc.report(), file=sys.stderr)
             return EXIT_BAD_DATA
-        try:
-            store.build(tables, store_path, extend=lambda p: analyses.extend_store(root, p))
-        except analyses.AnalysisFailed as exc:
-            return _fail(f"analysis failed, the store was not changed: {exc}", 1)
-        print(f"store: {store_path} ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
+        digest = store.inputs_digest(tables, analyses.inputs_bytes(root))
+        if args.force or store.built_from(store_path) != digest:
+            try:
+                store.build(tables, store_path, extend=lambda p: analyses.extend_store(root, p), digest=digest)
+            except analyses.AnalysisFailed as exc:
+                return _fail(f"analysis failed, the store was not changed: {exc}", 1)
+            print(f"store: {store_path} ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
+        else:
+            print(f"store: up to date ({len(tables)} tables)")
         try:
             pipeline.run_stale(store_path, params, root=root, force=args.force)
         except pipeline.ChapterFailed as exc:

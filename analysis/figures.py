@@ -119,13 +119,24 @@ def vega_bundle_js() -> str:
     return "(function(){\n" + bundle + "\n})();\n"
 
 
+def _bundle_stamp() -> str:
+    import vl_convert
+
+    return (f"/* vega bundle: vl-convert {vl_convert.__version__}, vega {alt.VEGA_VERSION}, "
+            f"vega-lite {alt.VEGALITE_VERSION}, vega-embed {alt.VEGAEMBED_VERSION} */\n")
+
+
 def write_vega_bundle(static_dir: Path) -> Path:
-    """Write the bundle into the book's ``_static`` folder (only when its bytes change)."""
+    """Write the bundle into the book's ``_static`` folder, unless the one there was made by the same
+    versions (its first line records them)."""
     static_dir.mkdir(parents=True, exist_ok=True)
     path = static_dir / VEGA_BUNDLE_NAME
-    text = vega_bundle_js()
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+    stamp = _bundle_stamp()
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            if fh.readline() == stamp:
+                return path
+    path.write_text(stamp + vega_bundle_js(), encoding="utf-8")
     return path
 
 

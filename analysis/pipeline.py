@@ -103,27 +103,32 @@ def store_table_hashes(store_path: Path) -> dict[str, str]:
 
 
 def dependency_hashes(store_path: Path, entries: Iterable[str], tables: Mapping[str, str]) -> dict[str, str | None]:
-    """Hash of each recorded read: a whole table (``chips``) or one row (``sources#source_id=x``)."""
+    """Hash of each recorded read: a whole table (``chips``), one row (``sources#source_id=x``) or a
+    source file of the ``analysis`` package (``py:analysis/roofline.py``)."""
+    entries = list(entries)
     out: dict[str, str | None] = {}
-    rows = [e for e in entries if "#" in e and not e.startswith("py:")]
+    wanted: dict[tuple[str, str], list[str]] = {}
     for entry in entries:
         if entry.startswith("py:"):
             path = ROOT_OF_CODE / entry[3:]
             out[entry] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        elif "#" not in entry:
+        elif "#" in entry:
+            table, _, cond = entry.partition("#")
+            column, _, value = cond.partition("=")
+            wanted.setdefault((table, column), []).append(value)
+            out[entry] = None
+        else:
             out[entry] = tables.get(entry)
-    if rows and store_path.exists():
+    if wanted and store_path.exists():
         with store_mod.open_store(store_path) as db:
-            for entry in rows:
-                table, _, cond = entry.partition("#")
-                column, _, value = cond.partition("=")
+            for (table, column), values in wanted.items():
                 try:
-                    frame = db._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" = ?', [value]).df()
-                except Exception:  # noqa: BLE001 - a vanished table or column makes the read stale
-                    out[entry] = None
+                    frame = db._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" IN ?', [values]).df()
+                except Exception:  # noqa: BLE001 - a vanished table or column leaves the reads stale
                     continue
-                text = frame.to_json(orient="records", date_format="iso") if len(frame) else None
-                out[entry] = None if text is None else hashlib.sha256(text.encode()).hexdigest()
+                for value, row in frame.groupby(column, sort=False):
+                    text = row.drop(columns=[]).to_json(orient="records", date_format="iso")
+                    out[f"{table}#{column}={value}"] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
 
@@ -193,6 +198,8 @@ def plan(
     """Which chapters are stale against the store and the recorded state."""
     state = load_state(root / "chapters" / STATE_FILE.name) if state is None else state
     tables = store_table_hashes(store_path)
+    every = sorted({e for rec in state.values() for e in rec.get("tables", [])})
+    known = dependency_hashes(store_path, every, tables)
     plans = []
     for nb_path in chapter_notebooks(root):
         key = nb_path.relative_to(root).as_posix()
@@ -202,7 +209,7 @@ def plan(
         if recorded is None:
             plans.append(Plan(nb_path, True, "never executed", ""))
             continue
-        read = dependency_hashes(store_path, recorded.get("tables", []), tables)
+        read = {t: known.get(t) for t in recorded.get("tables", [])}
         digest = inputs_hash(source_hash(nb), params, read)
         if force:
             plans.append(Plan(nb_path, True, "forced", digest))

@@ -316,7 +316,8 @@ def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | None = 
             raise store.ValidationError(problems)
         tables = store.validate(staging)
         new_store = Path(tmp) / store.STORE_NAME
-        store.build(tables, new_store, extend=lambda p: analyses.extend_store(root, p, echo=echo))
+        store.build(tables, new_store, extend=lambda p: analyses.extend_store(root, p, echo=echo),
+                    digest=store.inputs_digest(tables, analyses.inputs_bytes(root)))
         for change in changes:
             for suffix in (".csv", SIDECAR_SUFFIX):
                 src = staging / f"{change.table}{suffix}"

@@ -23,6 +23,7 @@ LIST_SEPARATOR = ";"
 SOURCES_TABLE = "sources"
 SOURCE_COLUMN = "source_ids"
 SIDECAR_SUFFIX = ".meta.yml"
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SchemaError(ValueError):
@@ -158,7 +159,7 @@ def load_schema(path: Path) -> TableSchema:
     """Read one sidecar; raise ``SchemaError`` naming the file and field when it is malformed."""
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SchemaError(f"{where}: not readable YAML: {exc}".splitlines()[0]) from exc
     if not isinstance(raw, dict):

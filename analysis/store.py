@@ -42,6 +42,7 @@ DATE_RE = r"\d{4}-\d{2}-\d{2}"
 READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
 META_TABLES = ("_tables", "_columns")
 FORECASTS_TABLE = "forecasts"
+INPUTS_TABLE = "_inputs"
 PLACEHOLDER_RE = re.compile(r"\?|\$[A-Za-z_][A-Za-z0-9_]*|\$\d+")
 
 
@@ -429,13 +430,36 @@ def _post_build_checks(con: duckdb.DuckDBPyConnection, tables: dict[str, LoadedT
     return forecasts.check_rules(con, tables[FORECASTS_TABLE])
 
 
+def inputs_digest(tables: dict[str, LoadedTable], extra: bytes = b"") -> str:
+    """Hash of everything a store is built from: each table's files, plus ``extra`` (the analyses)."""
+    h = hashlib.sha256(extra)
+    for name, t in sorted(tables.items()):
+        h.update(f"{name}={t.sha256};".encode())
+    return h.hexdigest()
+
+
+def built_from(store_path: Path) -> str | None:
+    """The inputs digest recorded in an existing store, if any."""
+    if not store_path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(store_path), read_only=True)
+        try:
+            return str(con.execute(f"SELECT digest FROM {INPUTS_TABLE}").fetchone()[0])
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None
+
+
 def build(tables: dict[str, LoadedTable], store_path: Path,
-          *, extend: Callable[[Path], None] | None = None) -> Path:
+          *, extend: Callable[[Path], None] | None = None, digest: str | None = None) -> Path:
     """Write the validated tables into a new store and rename it over ``store_path``.
 
     ``extend``, when given, is called with the path of the complete new store (closed) before it is
     renamed into place; the book uses it to run its parametrized analyses and add their tables, so
-    a failure there also leaves the previous store untouched.
+    a failure there also leaves the previous store untouched. ``digest`` (``inputs_digest``) is
+    recorded in the store so that a later build from the same inputs can be skipped.
     """
     store_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = store_path.with_name(f".{store_path.name}.{os.getpid()}.tmp")
@@ -451,6 +475,8 @@ def build(tables: dict[str, LoadedTable], store_path: Path,
             problems = _post_build_checks(con, tables)
             if problems:
                 raise ValidationError(problems)
+            if digest is not None:
+                con.execute(f"CREATE TABLE {INPUTS_TABLE} AS SELECT ? AS digest", [digest])
             meta_t, meta_c = _meta_frames(tables)
             for name, frame in zip(META_TABLES, (meta_t, meta_c)):
                 con.register("incoming", frame)

@@ -251,7 +251,8 @@ def check_chip_claims(claims: pd.DataFrame, chips: pd.DataFrame, models: pd.Data
     rows = claims[claims["chip_slug"].notna() & claims["model_slug"].notna() & claims["metric"].isin(metrics)]
     chip_rows = chips.set_index("slug")
     model_rows = models.set_index("slug")
-    precision_claims = rows[rows["metric"] == "precision"].set_index("chip_slug")["qualifier"]
+    precision_claims = (rows[rows["metric"] == "precision"].sort_values("claim_id")
+                        .drop_duplicates("chip_slug").set_index("chip_slug")["qualifier"])
     checks = []
     for _, row in rows.sort_values("claim_id").iterrows():
         chip = chip_rows.loc[row["chip_slug"]]

@@ -1,0 +1,123 @@
+"""Verdict rules for the article's claims, and the roofline against every published measurement."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import market, roofline, verdicts
+from analysis.store import open_store
+from tests.conftest import ROOT
+
+CHIP = {"slug": "x1", "memory_kind": "hbm", "memory_gb": 80.0, "memory_bw_tbps": 3.35, "peak_bf16_tflops": 989.0,
+        "peak_fp8_tflops": 1979.0, "peak_int8_tops": 1979.0, "peak_fp4_tflops": float("nan"),
+        "precisions": ["bf16", "fp16", "fp8", "int8"], "source_ids": ["s"]}
+MODEL = {"slug": "m70", "name": "M 70B", "architecture": "dense", "total_params_b": 70.0, "active_params_b": 70.0,
+         "layers": 80, "d_model": 8192, "attention_heads": 64, "kv_heads": 8, "head_dim": 128,
+         "context_length": 4096, "capability_class": "70b-class"}
+
+
+def _claims(rows: list[dict]) -> pd.DataFrame:
+    base = {"section": "technical", "subject": "x1", "chip_slug": "x1", "model_slug": "m70", "year": None,
+            "scope": "unspecified", "qualifier": None, "unit": "tokens/s", "value_low": None, "value_high": None}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def _bench(rows: list[dict]) -> pd.DataFrame:
+    base = {"chip_slug": "x1", "model_slug": "m70", "precision_bits": 8, "accelerators": None,
+            "per_accelerator_tokens_per_s": None, "per_user_tokens_per_s": None, "source_ids": ["s"]}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+EMPTY_BENCH = pd.DataFrame(columns=["benchmark_id", "chip_slug", "model_slug", "kind", "precision_bits", "accelerators",
+                                    "per_accelerator_tokens_per_s", "per_user_tokens_per_s", "source_ids"])
+
+
+def _check(claims: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
+    return verdicts.check_chip_claims(claims, pd.DataFrame([CHIP]), pd.DataFrame([MODEL]), bench).set_index("claim_id")
+
+
+def test_throughput_rules() -> None:
+    claims = _claims([
+        {"claim_id": "near", "metric": "throughput_tokens_per_s", "value_low": 3000, "value_high": 3000},
+        {"claim_id": "far", "metric": "throughput_tokens_per_s", "value_low": 9000, "value_high": 9000},
+        {"claim_id": "impossible", "metric": "throughput_tokens_per_s", "value_low": 50000, "value_high": 50000},
+        {"claim_id": "prec", "metric": "precision", "qualifier": "FP8; FP16"},
+    ])
+    bench = _bench([{"benchmark_id": "b1", "kind": "mlperf-offline", "accelerators": 8,
+                     "per_accelerator_tokens_per_s": 3065.6}])
+    out = _check(claims, bench)
+    assert out.loc["near", "verdict"] == "supported"
+    assert out.loc["far", "verdict"] == "contradicted"
+    assert out.loc["impossible", "verdict"] == "contradicted" and "above what one chip" in out.loc["impossible", "reason"]
+    assert out.loc["near", "ceiling"] == pytest.approx(1979e12 / float(roofline.flops_per_token(70, 80, 64, 128, 2048)))
+
+
+def test_per_user_speed_presented_per_chip_is_misleading() -> None:
+    small = {**CHIP, "memory_gb": 0.23}
+    claims = _claims([{"claim_id": "t", "metric": "throughput_tokens_per_s", "value_low": 500, "value_high": 500},
+                      {"claim_id": "l", "metric": "latency_ms_per_token", "value_low": None, "value_high": 1}])
+    bench = _bench([{"benchmark_id": "u", "kind": "vendor-per-user", "per_user_tokens_per_s": 480}])
+    out = verdicts.check_chip_claims(claims, pd.DataFrame([small]), pd.DataFrame([MODEL]), bench).set_index("claim_id")
+    assert out.loc["t", "verdict"] == "misleading"
+    assert out.loc["l", "verdict"] == "contradicted"
+    assert out.loc["l", "measurement"] == pytest.approx(1000 / 480)
+
+
+def test_latency_within_tolerance_is_supported_and_missing_is_unverifiable() -> None:
+    claims = _claims([{"claim_id": "l", "metric": "latency_ms_per_token", "value_low": 15, "value_high": 30}])
+    assert _check(claims, EMPTY_BENCH)["verdict"].iloc[0] == "unverifiable"
+    bench = _bench([{"benchmark_id": "u", "kind": "third-party-per-user", "per_user_tokens_per_s": 50}])
+    assert _check(claims, bench)["verdict"].iloc[0] == "supported"
+
+
+def test_precision_rules() -> None:
+    claims = _claims([{"claim_id": "some", "metric": "precision", "qualifier": "INT4; INT8"},
+                      {"claim_id": "none", "metric": "precision", "qualifier": "FP4"}])
+    out = _check(claims, EMPTY_BENCH)
+    assert out.loc["some", "verdict"] == "misleading" and "INT4" in out.loc["some", "reason"]
+    assert out.loc["none", "verdict"] == "contradicted"
+
+
+def test_cost_claims_against_observed_prices() -> None:
+    claims = pd.DataFrame([
+        {"claim_id": "hi", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2026, "value_low": 5.0, "value_high": 10.0},
+        {"claim_id": "ok", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2026, "value_low": 0.3, "value_high": 1.0},
+        {"claim_id": "old", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2024, "value_low": 15.0, "value_high": 25.0},
+        {"claim_id": "na", "metric": "cost_usd_per_mtok", "subject": "consumer-device", "year": 2024, "value_low": None, "value_high": None},
+    ])
+    observed = pd.DataFrame({"price_id": ["a", "b", "c"], "provider": ["p", "q", "p"], "segment": "cloud",
+                             "year": [2026, 2026, 2025], "date_observed": pd.to_datetime(["2026-01-01", "2026-02-01", "2025-02-06"]),
+                             "output_usd_per_mtok": [0.4, 0.9, 0.8]})
+    out = market.check_cost_claims(claims, observed).set_index("claim_id")
+    assert out.loc["hi", "verdict"] == "contradicted"
+    assert out.loc["ok", "verdict"] == "supported"
+    assert out.loc["old", "verdict"] == "contradicted" and "2025-02-06" in out.loc["old", "reason"]
+    assert out.loc["na", "verdict"] == "unverifiable"
+
+
+def test_funding_round_presented_as_total_is_misleading() -> None:
+    claims = pd.DataFrame([{"claim_id": "f", "metric": "funding_usd", "subject": "acme", "value_low": 676e6}])
+    funding = pd.DataFrame({"company_slug": ["acme", "acme"], "date": pd.to_datetime(["2020-01-01", "2021-04-13"]),
+                            "round": ["Series C", "Series D"], "amount_usd_m": [250.0, 676.0]})
+    out = market.check_funding_claims(claims, funding, before="2025-01-01")
+    assert out["verdict"].iloc[0] == "misleading"
+    sums = market.check_funding_claims(claims.assign(value_low=926e6), funding, before="2025-01-01")
+    assert sums["verdict"].iloc[0] == "supported"
+
+
+def test_no_published_measurement_exceeds_its_roofline_ceiling() -> None:
+    """The bound is never below a measurement in the store for the same chip, model and precision."""
+    with open_store(ROOT / "data" / "inference.duckdb") as db:
+        bench = db.table("benchmarks")
+        chips = db.table("chips").set_index("slug", drop=False)
+        models = db.table("models").set_index("slug", drop=False)
+    checked = 0
+    for _, b in bench.dropna(subset=["per_accelerator_tokens_per_s", "precision_bits"]).iterrows():
+        chip, model = chips.loc[b["chip_slug"]], models.loc[b["model_slug"]]
+        ceiling = verdicts.compute_ceiling_per_chip(chip, model, int(b["precision_bits"]), 1)
+        if ceiling is None:
+            continue
+        assert b["per_accelerator_tokens_per_s"] <= ceiling, b["benchmark_id"]
+        checked += 1
+    assert checked >= 15
