@@ -218,3 +218,52 @@ def test_markup_in_data_stays_text_in_every_output(book_copy: Path, tmp_path: Pa
                        for c in nb.cells if c.cell_type == "code" for o in c.outputs if "data" in o)
         assert "window.__xss" in html, f"{name} does not show the event at all"
         assert "<script>window.__xss" not in html and "<img src=x" not in html
+
+
+def test_markup_in_data_stays_text_in_the_built_pages(book_copy: Path) -> None:
+    """After the markup rerun above, the built pages show the text, in tables and tooltips, inertly."""
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    if "markup-test" not in (book_copy / "data" / "events.csv").read_text():
+        pytest.skip("runs after test_markup_in_data_stays_text_in_every_output")
+    pipeline.build_html(book_copy, echo=lambda s: None)
+    html = book_copy / "_build" / "html"
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+            for name in ("03-players", "06-predictions"):
+                page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/chapters/{name}.html")
+                page.wait_for_timeout(1500)
+                if name == "03-players":
+                    assert "<script>window.__xss=1</script>" in page.inner_text("body"), "the table hides the text"
+                assert page.locator("img[src='x']").count() == 0
+            points = page.locator("#fig-prediction-evidence-chart svg.marks g.mark-symbol path")
+            assert points.count() > 0
+            seen = False
+            for i in range(points.count()):
+                points.nth(i).hover(force=True)
+                tip = page.locator("#vg-tooltip-element")
+                if tip.count() and "__xss" in tip.inner_text():
+                    assert "<script>window.__xss=1</script>" in tip.inner_text()
+                    assert tip.locator("img, script").count() == 0
+                    seen = True
+                    break
+            assert seen, "no tooltip showed the injected title"
+            assert page.evaluate("() => window.__xss === undefined")
+            browser.close()
+    finally:
+        httpd.shutdown()
