@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,7 +33,6 @@ from analysis import store as store_mod
 
 RUNS_FILE = Path("analyses") / "runs.yml"
 CACHE_DIR = Path("_build") / "analyses"
-KERNEL_NAME = "python3"
 
 
 class AnalysisFailed(Exception):
@@ -118,25 +116,12 @@ def run_all(root: Path, store_path: Path, *, echo: Callable[[str], None] = print
                 echo(f"analysis {run_id}: executing {notebook.relative_to(root)} with papermill")
                 with tempfile.TemporaryDirectory(prefix="analysis-") as tmp:
                     out = Path(tmp) / "out.csv"
-                    log = Path(tmp) / "reads.log"
-                    log.touch()
-                    previous = os.environ.get(store_mod.READS_LOG_ENV)
-                    os.environ[store_mod.READS_LOG_ENV] = str(log)
                     try:
-                        papermill.execute_notebook(
-                            str(notebook), str(Path(tmp) / notebook.name),
-                            parameters={**params, "store": str(store_path), "out": str(out)},
-                            cwd=str(notebook.parent), kernel_name=KERNEL_NAME, progress_bar=False,
-                            log_output=False, request_save_on_cell_execute=False,
-                            extra_arguments=pipeline.QUIET_KERNEL)
+                        read = pipeline.run_notebook(notebook, Path(tmp) / notebook.name,
+                                                     {**params, "store": str(store_path), "out": str(out)})
                     except papermill.PapermillExecutionError as exc:
                         raise AnalysisFailed(f"{run_id} raised {exc.ename}: {exc.evalue}") from None
-                    finally:
-                        if previous is None:
-                            os.environ.pop(store_mod.READS_LOG_ENV, None)
-                        else:
-                            os.environ[store_mod.READS_LOG_ENV] = previous
-                    tables = sorted({ln.split("#", 1)[0] for ln in log.read_text().split() if not ln.startswith("py:")})
+                    tables = sorted({e.split("#", 1)[0] for e in read if not e.startswith("py:")})
                     shutil.copy(out, cached)
                 index[run_id] = {"key": _key(source, params, {t: hashes.get(t) for t in tables}), "tables": tables}
                 index_path.write_text(json.dumps(index, indent=2, sort_keys=True))

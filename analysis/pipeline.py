@@ -241,6 +241,30 @@ class ChapterFailed(Exception):
     """A chapter raised while executing; its notebook was left as it was."""
 
 
+def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None) -> list[str]:
+    """Execute ``nb_path`` into ``out`` with papermill (in the notebook's folder, quiet kernel) and
+    return what it read from the store, as recorded by ``StoreReader`` through the reads log.
+    Raises papermill's ``PapermillExecutionError`` when a cell fails."""
+    import papermill
+
+    log = out.with_name(out.name + ".reads")
+    log.write_text("")
+    previous = os.environ.get(store_mod.READS_LOG_ENV)
+    os.environ[store_mod.READS_LOG_ENV] = str(log)
+    try:
+        papermill.execute_notebook(
+            str(nb_path), str(out), parameters=dict(parameters) if parameters else None,
+            cwd=str(nb_path.parent), kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+            request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(store_mod.READS_LOG_ENV, None)
+        else:
+            os.environ[store_mod.READS_LOG_ENV] = previous
+    return sorted({line.strip() for line in log.read_text().splitlines() if line.strip()})
+
+
 def execute(
     nb_path: Path,
     store_path: Path,
@@ -252,27 +276,13 @@ def execute(
     params = dict(parameters or {})
     with tempfile.TemporaryDirectory(prefix="chapter-") as tmp:
         out = Path(tmp) / nb_path.name
-        log = Path(tmp) / "reads.log"
-        log.touch()
-        previous = os.environ.get(store_mod.READS_LOG_ENV)
-        os.environ[store_mod.READS_LOG_ENV] = str(log)
         start = time.perf_counter()
         try:
-            papermill.execute_notebook(
-                str(nb_path), str(out), parameters=params or None, cwd=str(nb_path.parent),
-                kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
-            )
+            tables = run_notebook(nb_path, out, params)
         except papermill.PapermillExecutionError as exc:
             raise ChapterFailed(f"{nb_path.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}") from None
-        finally:
-            if previous is None:
-                os.environ.pop(store_mod.READS_LOG_ENV, None)
-            else:
-                os.environ[store_mod.READS_LOG_ENV] = previous
         seconds = time.perf_counter() - start
         nb = normalize(nbformat.read(out, as_version=4))
-        tables = sorted({line.strip() for line in log.read_text().splitlines() if line.strip()})
     return nb, tables, seconds
 
 
