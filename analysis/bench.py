@@ -68,7 +68,7 @@ from analysis import pipeline, store
 
 ROOT = pipeline.ROOT
 RESULTS_DIR = ROOT / "benchmarks"
-BOOK_FILES = ("_config.yml", "_toc.yml", "_static", "_ext", "chapters", "data", "analyses", "intro.md", "references.bib")
+BOOK_FILES = ("_config.yml", "_toc.yml", "_static", "_ext", "chapters", "data", "analyses", "intro.md")
 EXAMPLE = ROOT / "examples" / "new-chip"
 EXAMPLE_TABLES = ("chips.csv", "sources.csv")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
