@@ -121,9 +121,34 @@ class Chapter:
                 if keys else "This chapter uses no external source.")
         self.glue_md("chapter_sources", text)
 
+    def numbered_table(self, name: str, frame: pd.DataFrame, *, digits: int = 2) -> None:
+        """Glue ``frame`` as a Markdown table under ``name`` for a numbered, labelled table in the prose::
+
+            :::{table} Caption
+            :name: tbl-name
+
+            ```{glue:md} name
+            :format: myst
+            ```
+            :::
+
+        Every cell is escaped (each ASCII punctuation character backslash-escaped), so text from the
+        data is shown as text and never read as Markdown or HTML."""
+        shown = self._formatted(frame, digits)
+        header = "| " + " | ".join(_md_cell(c) for c in shown.columns) + " |"
+        rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+        rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+        self.glue_md(name, "\n".join([header, rule, *rows]))
+
     def table(self, frame: pd.DataFrame, *, digits: int = 2) -> HTML:
         """A table for display: numbers rounded and grouped, no index, every cell escaped. The sources
         named in a ``source_ids`` column join the chapter's sources and are not shown as a column."""
+        shown = self._formatted(frame, digits)
+        table = shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0)
+        return HTML(f'<div class="book-table-wrap">{table}</div>')
+
+    def _formatted(self, frame: pd.DataFrame, digits: int) -> pd.DataFrame:
+        """Cells as display text: numbers rounded and grouped, lists joined; sources cited, not shown."""
         shown = frame.copy()
         if SOURCE_COLUMN in shown.columns:
             self.cite(_flatten_sources(shown[SOURCE_COLUMN]))
@@ -135,8 +160,15 @@ class Chapter:
                 shown[col] = shown[col].map(lambda v: f"{v:,d}")
             else:
                 shown[col] = shown[col].map(_cell_text)
-        table = shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0)
-        return HTML(f'<div class="book-table-wrap">{table}</div>')
+        return shown
+
+
+def _md_cell(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return "".join("\\" + ch if ch in MD_PUNCTUATION else ch for ch in text)
+
+
+MD_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
 def _cell_text(value: Any) -> str:

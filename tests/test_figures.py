@@ -81,3 +81,25 @@ def test_every_source_is_in_the_bibliography() -> None:
     sources = pd.read_csv(ROOT / "data" / "sources.csv")
     missing = [u for u in sources["url"] if u.replace("&", "&amp;") not in page]
     assert not missing, f"{len(missing)} sources missing from the bibliography, e.g. {missing[:3]}"
+
+
+def test_numbered_tables_are_labelled_placed_and_referred_to() -> None:
+    found = 0
+    for nb_path in pipeline.chapter_notebooks(ROOT):
+        nb = nbformat.read(nb_path, as_version=4)
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        page = (HTML / "chapters" / f"{nb_path.stem}.html").read_text(encoding="utf-8")
+        for label in sorted(set(__import__("re").findall(r":name: (tbl-[a-z0-9-]+)", prose))):
+            found += 1
+            assert f'id="{label}"' in page, f"{label} has no anchor"
+            assert f"{{numref}}`{label}`" in prose, f"{label} is never referred to"
+            block = page[page.index(f'id="{label}"'):]
+            assert "Table " in block[:600] and "<td" in block, f"{label} is not a numbered table"
+    assert found >= 4
+
+
+def test_markdown_tables_escape_text_from_the_data() -> None:
+    from analysis.book import _md_cell
+
+    cell = _md_cell('<img src=x onerror=alert(1)> | *bold* `code` [link](http://x)')
+    assert "<img" not in cell.replace("\\<img", "") and "\\|" in cell and "\\*" in cell and "\\[" in cell
