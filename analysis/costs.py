@@ -59,6 +59,7 @@ HOURS_PER_YEAR = 8760
 SECONDS_PER_HOUR = 3600
 WATTS_PER_KILOWATT = 1000
 TOKENS_PER_MILLION = 1e6
+JOULES_PER_KWH = 3.6e6
 MIN_PUE = 1.0
 
 OWNED_INPUTS = (
@@ -90,6 +91,7 @@ __all__ = [
     "cost_point",
     "cost_sweep",
     "hourly_cost_owned",
+    "kwh_per_million_tokens",
     "owned_cost_fn",
     "owned_usd_per_million_tokens",
     "rental_cost_fn",
@@ -179,6 +181,13 @@ def usd_per_million_tokens(
     busy = _utilization(utilization)
     tokens_per_hour = throughput * SECONDS_PER_HOUR * busy
     return hourly / tokens_per_hour * TOKENS_PER_MILLION
+
+
+def kwh_per_million_tokens(power_w: npt.ArrayLike, pue: npt.ArrayLike, tokens_per_s: npt.ArrayLike) -> FloatArray:
+    """Energy at the meter to produce a million tokens: ``power_w x pue / tokens_per_s`` joules per token,
+    times 1e6 tokens, over 3.6e6 joules per kWh. Power must be >= 0, PUE >= 1 and throughput > 0."""
+    joules_per_token = _non_negative(power_w, "power_w") * _pue(pue) / _positive(tokens_per_s, "tokens_per_s")
+    return joules_per_token * TOKENS_PER_MILLION / JOULES_PER_KWH
 
 
 def owned_usd_per_million_tokens(

@@ -242,3 +242,9 @@ def test_tornado_rejects_bad_spans() -> None:
         costs.tornado(BASE, {})
     with pytest.raises(ValueError, match=r"^utilization must be in \(0, 1\]"):
         costs.tornado(BASE, {"utilization": (0.5, 1.5)})
+
+
+def test_kwh_per_million_tokens_by_hand() -> None:
+    assert costs.kwh_per_million_tokens(700, 1.5, 3000) == pytest.approx(700 * 1.5 / 3000 * 1e6 / 3.6e6)
+    with pytest.raises(ValueError, match="pue"):
+        costs.kwh_per_million_tokens(700, 0.9, 3000)
