@@ -30,6 +30,7 @@ import yaml
 
 from analysis import pipeline
 from analysis import store as store_mod
+from analysis.safety import quote_ident
 
 RUNS_FILE = Path("analyses") / "runs.yml"
 CACHE_DIR = Path("_build") / "analyses"
@@ -139,7 +140,7 @@ def add_to_store(con: duckdb.DuckDBPyConnection, results: dict[str, tuple[pd.Dat
     for table, (frame, sha, description) in sorted(results.items()):
         name, spec = runs[table]
         con.register("incoming", frame)
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM incoming")
         con.unregister("incoming")
         con.execute(
             "INSERT INTO _tables (table_name, title, description, origin_title, producer, url, date_accessed, "

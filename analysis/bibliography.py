@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.safety import bibtex_entry, bibtex_text, bibtex_url
 from analysis.store import open_store
 
 BIB_NAME = "sources.bib"
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def _escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
 def _year(row: pd.Series) -> str:
@@ -31,18 +26,19 @@ def _year(row: pd.Series) -> str:
 
 
 def entry(row: pd.Series) -> str:
-    """One source as a BibTeX ``@misc`` entry keyed by its ``source_id``."""
+    """One source as a BibTeX ``@misc`` entry keyed by its ``source_id``, written by the book's one
+    BibTeX writer (``safety.bibtex_entry``): every text escaped, the URL kept only if it is http(s)."""
     accessed = pd.Timestamp(row["date_accessed"]).strftime("%Y-%m-%d")
-    note = f"Accessed {accessed}. Licence: {_escape(row['licence'])}."
-    fields = {
-        "author": "{" + _escape(row["producer"]) + "}",
-        "title": _escape(row["title"]),
-        "year": _year(row),
-        "url": str(row["url"]),
-        "note": note,
-    }
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items())
-    return f"@misc{{{row['source_id']},\n{body}\n}}\n"
+    fields = [
+        ("author", "{" + bibtex_text(row["producer"]) + "}"),
+        ("title", bibtex_text(row["title"])),
+        ("year", _year(row)),
+    ]
+    url = bibtex_url(row["url"])
+    if url is not None:
+        fields.append(("url", url))
+    fields.append(("note", f"Accessed {accessed}. Licence: {bibtex_text(row['licence'])}."))
+    return bibtex_entry("misc", str(row["source_id"]), fields) + "\n"
 
 
 def bib_text(sources: pd.DataFrame) -> str:

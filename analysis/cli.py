@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from analysis import store
+from analysis.safety import quote_ident
 
 ROOT = store.DEFAULT_DATA_DIR.parent
 EXIT_BAD_DATA = 2
@@ -135,9 +136,9 @@ def _open(args: argparse.Namespace) -> store.StoreReader:
 
 
 def _row(db: store.StoreReader, table: str, slug: str) -> dict[str, object]:
-    frame = db.sql(f"SELECT * FROM {table} WHERE slug = ?", [slug])
+    frame = db.sql(f"SELECT * FROM {quote_ident(table)} WHERE slug = ?", [slug])
     if frame.empty:
-        known = ", ".join(db.sql(f"SELECT slug FROM {table} ORDER BY slug")["slug"])
+        known = ", ".join(db.sql(f"SELECT slug FROM {quote_ident(table)} ORDER BY slug")["slug"])
         raise ValueError(f"unknown {table[:-1]} {slug!r}; known: {known}")
     return frame.iloc[0].to_dict()
 

@@ -26,6 +26,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analysis.safety import csv_frame
+
 BOOK_TITLE = "The Inference Cost Book"
 BOOK_AUTHOR = "Inference Cost Book contributors"
 RENDERER = "inference-book"
@@ -161,18 +163,22 @@ class Citation:
         )
 
     def bibtex(self) -> str:
+        """The citation as BibTeX, by the book's one BibTeX writer (every text escaped)."""
+        from analysis.safety import bibtex_entry, bibtex_text, bibtex_url
+
         key = "inferencebook-" + self.label.removeprefix("fig-")
-        return (
-            f"@misc{{{key},\n"
-            f"  author = {{{{{BOOK_AUTHOR}}}}},\n"
-            f"  title = {{{{{self.title}}}}},\n"
-            f"  howpublished = {{{BOOK_TITLE}, {self.chapter}, figure {self.label}}},\n"
-            f"  year = {{{self.date[:4]}}},\n"
-            f"  version = {{{self.version}}},\n"
-            f"  url = {{{self.url}}},\n"
-            f"  note = {{Data: {'; '.join(self.sources)}}}\n"
-            f"}}"
-        )
+        fields = [
+            ("author", "{" + bibtex_text(BOOK_AUTHOR) + "}"),
+            ("title", "{" + bibtex_text(self.title) + "}"),
+            ("howpublished", bibtex_text(f"{BOOK_TITLE}, {self.chapter}, figure {self.label}")),
+            ("year", bibtex_text(self.date[:4])),
+            ("version", bibtex_text(self.version)),
+        ]
+        url = bibtex_url(self.url, relative=True)
+        if url is not None:
+            fields.append(("url", url))
+        fields.append(("note", "Data: " + bibtex_text("; ".join(self.sources))))
+        return bibtex_entry("misc", key, fields)
 
 
 @dataclass
@@ -272,7 +278,7 @@ def export_figures(notebooks: Iterable[Path], out_dir: Path) -> list[Path]:
             targets = {
                 out_dir / f"{label}.svg": svg.encode("utf-8"),
                 out_dir / f"{label}.png": png,
-                out_dir / f"{label}.csv": spec_data(spec).to_csv(index=False).encode("utf-8"),
+                out_dir / f"{label}.csv": csv_frame(spec_data(spec)).to_csv(index=False).encode("utf-8"),
             }
             for path, payload in targets.items():
                 if not path.exists() or path.read_bytes() != payload:

@@ -53,6 +53,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -60,7 +61,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis import store
+from analysis import sandbox, store
+from analysis.safety import quote_ident
 
 TABLE = "forecasts"
 RULE_COLUMN = "rule"
@@ -110,40 +112,58 @@ def _as_date(value: Any) -> dt.date:
     return stamp.date()
 
 
-def _check_statement(rule: str) -> None:
-    try:
-        statements = duckdb.extract_statements(rule)
-    except duckdb.Error as exc:
-        raise ForecastError(f"does not parse: {str(exc).splitlines()[0]}") from None
-    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-        raise ForecastError("must be exactly one SELECT statement")
+def _declared(listed: Any) -> list[str]:
+    if isinstance(listed, str):
+        return [t.strip() for t in listed.split(store.LIST_SEPARATOR) if t.strip()]
+    if listed is None or (isinstance(listed, float) and math.isnan(listed)):
+        return []
+    return [str(t) for t in listed]
+
+
+def _sandbox_for(target: Any) -> tuple[sandbox.RuleSandbox, bool]:
+    """The sandbox a rule runs in: ``target`` itself, or one opened on the store file behind a
+    connection or ``StoreReader`` (a rule never runs on the caller's own connection)."""
+    if isinstance(target, sandbox.RuleSandbox):
+        return target, False
+    path = getattr(target, "path", None)
+    if not isinstance(path, Path):
+        path = sandbox.store_path_of(_connection(target))
+    return sandbox.RuleSandbox(path), True
 
 
 def run_rule(
-    con: duckdb.DuckDBPyConnection, rule: str, *, as_of: Any, resolve_by: Any
+    target: Any, rule: str, *, as_of: Any, resolve_by: Any, declared: Iterable[str] | None = None,
+    name: str = "rule",
 ) -> tuple[bool | None, str | None]:
-    """Run one rule as of a date and return (outcome, evidence); ``ForecastError`` if it fails or
-    does not return one row of (outcome BOOLEAN, evidence VARCHAR)."""
-    _check_statement(rule)
+    """Run one rule as of a date in the sandbox (``analysis.sandbox``) and return (outcome,
+    evidence); ``ForecastError`` if it is refused, fails, exceeds a limit or does not return one row
+    of (outcome BOOLEAN, evidence VARCHAR). ``target`` is a ``RuleSandbox``, or a connection or
+    ``StoreReader`` whose store file a sandbox is opened on; ``declared`` lists the tables the rule
+    may read (by default any table of the store)."""
     values = {"as_of": _as_date(as_of), "resolve_by": _as_date(resolve_by)}
     params = {p: values[p] for p in _used_params(rule)}
+    box, opened = _sandbox_for(target)
     try:
-        cursor = con.execute(rule, params) if params else con.execute(rule)
-        rows = cursor.fetchall()
-        description = cursor.description or []
-    except duckdb.Error as exc:
-        raise ForecastError(f"fails to run: {str(exc).splitlines()[0]}") from None
+        allowed = box.tables if declared is None else set(declared)
+        rows, description = box.run(rule, params, declared=allowed, name=name)
+    except sandbox.RuleRefused as exc:
+        raise ForecastError(str(exc)) from None
+    finally:
+        if opened:
+            box.close()
     names = [d[0] for d in description]
     if names != [OUTCOME, EVIDENCE]:
         raise ForecastError(f"must return the columns outcome, evidence; returns {', '.join(names) or 'none'}")
-    types = [str(d[1]) for d in description]
+    types = [d[1] for d in description]
     if types != ["BOOLEAN", "VARCHAR"]:
         raise ForecastError(f"must return outcome BOOLEAN and evidence VARCHAR; returns {' and '.join(types)}")
     if len(rows) != 1:
-        raise ForecastError(f"must return exactly one row; returns {len(rows)}")
+        raise ForecastError(f"must return exactly one row; returns {len(rows) if len(rows) <= sandbox.MAX_ROWS else 'more'}")
     outcome, evidence = rows[0]
     if outcome is not None and not (evidence or "").strip():
         raise ForecastError("decides (outcome is not NULL) without naming evidence")
+    if evidence is not None and len(evidence) > sandbox.MAX_EVIDENCE:
+        raise ForecastError(f"evidence has {len(evidence)} characters; at most {sandbox.MAX_EVIDENCE} are allowed")
     return outcome, evidence
 
 
@@ -158,11 +178,12 @@ def _num(value: str) -> float | None:
     return float(value) if value != "" else None
 
 
-def check_rules(con: duckdb.DuckDBPyConnection, table: store.LoadedTable) -> list[store.Problem]:
-    """Problems with the forecasts table that need the built store: rules that fail, return the wrong
-    shape or types, read unlisted tables; deadlines before made_on; inverted intervals."""
+def check_rules(box: sandbox.RuleSandbox, table: store.LoadedTable) -> list[store.Problem]:
+    """Problems with the forecasts table that need the built store, whose rules run in ``box``: rules
+    that are refused, fail, exceed a limit, return the wrong shape or types, or read unlisted tables;
+    deadlines before made_on; inverted intervals."""
     problems: list[store.Problem] = []
-    existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    existing = box.tables
     frame = table.frame
     label = table.file_label
 
@@ -180,15 +201,21 @@ def check_rules(con: duckdb.DuckDBPyConnection, table: store.LoadedTable) -> lis
         if row.source == "article" and (row.probability == "" or row.hedging == ""):
             add(i, "probability" if row.probability == "" else "hedging",
                 "an article forecast needs a probability and the hedging rule that fixed it")
-        listed = {t.strip() for t in row.evidence_tables.split(store.LIST_SEPARATOR) if t.strip()}
+        listed = set(_declared(row.evidence_tables))
         for name in sorted(listed - existing):
             add(i, "evidence_tables", f"{name!r} is not a table of the store")
-        unlisted = (_tables_read(row.rule) & existing) - listed
+        try:
+            unlisted = (box.parse(row.rule)[0] & existing) - listed
+        except sandbox.RuleRefused as exc:
+            add(i, RULE_COLUMN, f"rule of {fid!r}: {exc}")
+            continue
         if unlisted:
             add(i, "evidence_tables", f"the rule reads {', '.join(sorted(unlisted))}, which is not listed")
+            continue
         for when in dict.fromkeys((made_on, resolve_by)):
             try:
-                run_rule(con, row.rule, as_of=when, resolve_by=resolve_by)
+                run_rule(box, row.rule, as_of=when, resolve_by=resolve_by, declared=listed & existing,
+                         name=f"rule {fid!r}")
             except (ForecastError, ValueError) as exc:
                 add(i, RULE_COLUMN, f"rule of {fid!r} as of {when}: {exc}")
                 break
@@ -213,51 +240,56 @@ def _note_reads(db_or_con: Any, names: Iterable[str]) -> None:
 def load(db_or_con: Any) -> pd.DataFrame:
     """The forecasts table of the store."""
     _note_reads(db_or_con, [TABLE])
-    return _connection(db_or_con).execute(f'SELECT * FROM "{TABLE}" ORDER BY made_on, forecast_id').df()
+    return _connection(db_or_con).execute(f"SELECT * FROM {quote_ident(TABLE)} ORDER BY made_on, forecast_id").df()
 
 
-def resolve_con(con: duckdb.DuckDBPyConnection, forecasts: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
-    """Status of every forecast as of a date, from its rule run on ``con`` (see the module docstring)."""
+def resolve_con(target: Any, forecasts: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
+    """Status of every forecast as of a date, from its rule run in the sandbox of ``target`` (a
+    ``RuleSandbox``, or a connection or ``StoreReader`` on a store file; see the module docstring)."""
     when = _as_date(as_of)
     out = []
-    for row in forecasts.to_dict("records"):
-        made_on, resolve_by = _as_date(row["made_on"]), _as_date(row["resolve_by"])
-        status, evidence = "pending", ""
-        if when >= made_on:
-            try:
-                outcome, text = run_rule(con, row["rule"], as_of=when, resolve_by=resolve_by)
-            except ForecastError as exc:
-                raise ForecastError(f"forecast {row['forecast_id']!r}: {exc}") from None
-            evidence = text or ""
-            if outcome is not None:
-                status = "true" if outcome else "false"
-        out.append({
-            "id": row["forecast_id"], "statement": row["statement"], "source": row["source"],
-            "status": status, "resolve_by": pd.Timestamp(resolve_by),
-            "probability": _float(row.get("probability")), "evidence": evidence,
-            "made_on": pd.Timestamp(made_on), "value_low": _float(row.get("value_low")),
-            "value_high": _float(row.get("value_high")), "interval_level": _float(row.get("interval_level")),
-            "unit": row.get("unit") if isinstance(row.get("unit"), str) and row.get("unit") else None,
-        })
+    box, opened = _sandbox_for(target)
+    try:
+        for row in forecasts.to_dict("records"):
+            made_on, resolve_by = _as_date(row["made_on"]), _as_date(row["resolve_by"])
+            status, evidence = "pending", ""
+            if when >= made_on:
+                try:
+                    outcome, text = run_rule(box, row["rule"], as_of=when, resolve_by=resolve_by,
+                                             declared=_declared(row.get("evidence_tables")),
+                                             name=f"rule {row['forecast_id']!r}")
+                except ForecastError as exc:
+                    raise ForecastError(f"forecast {row['forecast_id']!r}: {exc}") from None
+                evidence = text or ""
+                if outcome is not None:
+                    status = "true" if outcome else "false"
+            out.append({
+                "id": row["forecast_id"], "statement": row["statement"], "source": row["source"],
+                "status": status, "resolve_by": pd.Timestamp(resolve_by),
+                "probability": _float(row.get("probability")), "evidence": evidence,
+                "made_on": pd.Timestamp(made_on), "value_low": _float(row.get("value_low")),
+                "value_high": _float(row.get("value_high")), "interval_level": _float(row.get("interval_level")),
+                "unit": row.get("unit") if isinstance(row.get("unit"), str) and row.get("unit") else None,
+            })
+    finally:
+        if opened:
+            box.close()
     return pd.DataFrame(out, columns=list(RESOLVED_COLUMNS))
 
 
 def resolve(db_or_con: Any, forecasts: pd.DataFrame | None = None, *, as_of: Any) -> pd.DataFrame:
-    """``resolve_con`` for a duckdb connection or a ``store.StoreReader``; the forecasts default to
-    the store's forecasts table. Columns: id, statement, source, status ('true', 'false',
-    'pending'), resolve_by, probability, evidence, made_on, value_low, value_high, interval_level, unit."""
-    con = _connection(db_or_con)
+    """``resolve_con`` for a duckdb connection or a ``store.StoreReader`` (the rules run in a sandbox
+    opened on its store file); the forecasts default to the store's forecasts table. Columns: id,
+    statement, source, status ('true', 'false', 'pending'), resolve_by, probability, evidence,
+    made_on, value_low, value_high, interval_level, unit."""
     if forecasts is None:
         forecasts = load(db_or_con)
     tables: set[str] = set()
     for rule, listed in zip(forecasts["rule"], forecasts["evidence_tables"]):
         tables |= _tables_read(rule)
-        if isinstance(listed, str):
-            tables |= set(listed.split(store.LIST_SEPARATOR))
-        elif listed is not None:
-            tables |= set(listed)
+        tables |= set(_declared(listed))
     _note_reads(db_or_con, tables)
-    return resolve_con(con, forecasts, as_of=as_of)
+    return resolve_con(db_or_con, forecasts, as_of=as_of)
 
 
 def _float(value: Any) -> float | None:

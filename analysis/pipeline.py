@@ -29,6 +29,7 @@ import nbformat
 import yaml
 
 from analysis import store as store_mod
+from analysis.safety import quote_ident
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS_DIR = ROOT / "chapters"
@@ -123,7 +124,8 @@ def dependency_hashes(store_path: Path, entries: Iterable[str], tables: Mapping[
         with store_mod.open_store(store_path) as db:
             for (table, column), values in wanted.items():
                 try:
-                    frame = db._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" IN ?', [values]).df()
+                    sql = f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(column)} IN ?"
+                    frame = db._con.execute(sql, [values]).df()
                 except Exception:  # noqa: BLE001 - a vanished table or column leaves the reads stale
                     continue
                 for value, row in frame.groupby(column, sort=False):

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import jsonschema
+
+from analysis.safety import MAX_YAML_BYTES, compile_pattern, load_yaml
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "list")
 ORIGIN_FIELDS = ("title", "producer", "url", "date_accessed", "licence", "citation")
@@ -23,7 +25,54 @@ LIST_SEPARATOR = ";"
 SOURCES_TABLE = "sources"
 SOURCE_COLUMN = "source_ids"
 SIDECAR_SUFFIX = ".meta.yml"
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
+TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+SHORT = {"type": "string", "minLength": 1, "maxLength": 300}
+UNIT = {"type": ["string", "null"], "maxLength": 100}
+SCALAR = {"type": ["string", "number", "boolean"], "maxLength": 300}
+BOUND = {"type": ["number", "string"], "maxLength": 10}
+CONTRACT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "A table's contract (<table>.meta.yml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "origin", "primary_key", "columns"],
+    "properties": {
+        "name": {"type": "string", "pattern": IDENTIFIER},
+        "title": SHORT,
+        "description": TEXT,
+        "origin": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(ORIGIN_FIELDS),
+            "properties": {f: (TEXT if f == "citation" else SHORT) for f in ORIGIN_FIELDS},
+        },
+        "primary_key": {"type": "array", "minItems": 1, "maxItems": 8, "uniqueItems": True,
+                        "items": {"type": "string", "pattern": IDENTIFIER}},
+        "columns": {
+            "type": "array", "minItems": 1, "maxItems": 200,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "type", "description"],
+                "properties": {
+                    "name": {"type": "string", "pattern": IDENTIFIER},
+                    "type": {"enum": list(COLUMN_TYPES)},
+                    "unit": UNIT,
+                    "description": TEXT,
+                    "required": {"type": "boolean"},
+                    "pattern": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "allowed": {"type": "array", "minItems": 1, "maxItems": 1000, "items": SCALAR},
+                    "min": BOUND,
+                    "max": BOUND,
+                    "references": {"type": "string", "maxLength": 127,
+                                   "pattern": r"^[a-z][a-z0-9_]{0,62}\.[a-z][a-z0-9_]{0,62}$"},
+                },
+            },
+        },
+    },
+}
+_VALIDATOR = jsonschema.Draft202012Validator(CONTRACT_SCHEMA)
 
 
 class SchemaError(ValueError):
@@ -129,9 +178,9 @@ def _column(raw: Any, where: str) -> Column:
     pattern = raw.get("pattern")
     if pattern is not None:
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise SchemaError(f"{where}: pattern does not compile: {exc}") from exc
+            compile_pattern(pattern)
+        except ValueError as exc:
+            raise SchemaError(f"{where}: {exc}") from None
     allowed = raw.get("allowed")
     references = raw.get("references")
     ref: tuple[str, str] | None = None
@@ -159,11 +208,25 @@ def load_schema(path: Path) -> TableSchema:
     """Read one sidecar; raise ``SchemaError`` naming the file and field when it is malformed."""
     where = str(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"{where}: not readable YAML: {exc}".splitlines()[0]) from exc
+        if path.is_symlink() or not path.is_file():
+            raise ValueError("a contract must be a regular file")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ValueError(f"the file has {path.stat().st_size} bytes; a contract may have at most {MAX_YAML_BYTES}")
+        raw = _plain(load_yaml(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{where}: {exc}") from None
     if not isinstance(raw, dict):
         raise SchemaError(f"{where}: a sidecar must be a mapping")
+    errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        first = errors[0]
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path).lstrip(".")
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        if first.validator == "required":
+            missing = [f for f in first.validator_value if f not in first.instance]
+            raise SchemaError(f"{where}: {field or 'the contract'} lacks {', '.join(missing)}{more}")
+        message = first.message if len(first.message) <= 300 else first.message[:297] + "..."
+        raise SchemaError(f"{where}: field {field or '(top level)'}: {message}{more}")
     name = raw.get("name")
     expected = path.name[: -len(SIDECAR_SUFFIX)]
     if name != expected:
@@ -200,6 +263,17 @@ def load_schema(path: Path) -> TableSchema:
         columns=columns,
         path=path,
     )
+
+
+def _plain(value: Any) -> Any:
+    """YAML's dates as ISO strings (so the contract can be checked against its JSON Schema)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def load_schemas(data_dir: Path) -> dict[str, TableSchema]:

@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from analysis.schema import (
     TableSchema,
     load_schema,
 )
+from analysis.safety import UnsafeName, check_identifier, compile_pattern, is_identifier, quote_ident
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 STORE_NAME = "inference.duckdb"
@@ -44,6 +46,10 @@ META_TABLES = ("_tables", "_columns")
 FORECASTS_TABLE = "forecasts"
 INPUTS_TABLE = "_inputs"
 PLACEHOLDER_RE = re.compile(r"\?|\$[A-Za-z_][A-Za-z0-9_]*|\$\d+")
+MAX_CSV_BYTES = 64 * 1024 * 1024
+MAX_SIDECAR_BYTES = 256 * 1024
+TABLE_SUFFIXES = (".csv", SIDECAR_SUFFIX)
+REPLACE_SUFFIX = ".replace.csv"
 
 
 @dataclass(frozen=True, order=True)
@@ -253,7 +259,9 @@ def _string_checks(
     rows: np.ndarray, problems: list[Problem],
 ) -> None:
     if col.pattern is not None:
-        bad = ~values.str.fullmatch(col.pattern).fillna(False).to_numpy(dtype=bool)
+        compiled = compile_pattern(col.pattern)
+        bad = ~np.fromiter((compiled.fullmatch(v) is not None for v in values.astype(str)),
+                           dtype=bool, count=len(values))
         _report_bad_values(problems, label, lines, index, rows, values, bad, col.name,
                            f"does not match the pattern {col.pattern}")
     if col.allowed is not None:
@@ -333,6 +341,92 @@ def _check_references(tables: dict[str, LoadedTable], problems: list[Problem]) -
                     f"{s.loc[table.frame.index[i]]} not found in {t}.{c}")
 
 
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, for the message."""
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return word
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def table_name_of(file_name: str) -> str | None:
+    """The table a file in a data folder belongs to (``chips.csv``, ``chips.replace.csv`` and
+    ``chips.meta.yml`` all give ``chips``), or None when the name is not a table file's."""
+    for suffix in (REPLACE_SUFFIX, SIDECAR_SUFFIX, ".csv"):
+        if file_name.endswith(suffix):
+            return file_name[: -len(suffix)]
+    return None
+
+
+def check_files(folder: Path, *, incoming: bool = False) -> list[Problem]:
+    """File-level checks of a data folder, before any file in it is read as a table or contract.
+
+    Every entry whose name ends (in any letter case) with ``.csv`` or ``.meta.yml`` -- and, for an
+    ``incoming`` rerun folder, every entry at all -- must be a regular file (not a symbolic link,
+    directory, FIFO, device or socket), not hidden (no leading dot), named ``<table>.csv``,
+    ``<table>.meta.yml`` (or, incoming, ``<table>.replace.csv``) in lower case with a table name
+    matching ``safety.IDENTIFIER_RE`` (so no path separator, ``..``, quote or space), at most
+    ``MAX_CSV_BYTES`` (CSV) or ``MAX_SIDECAR_BYTES`` (contract) long, and free of NUL bytes. Each
+    problem names the file; nothing is changed.
+    """
+    problems: list[Problem] = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        return [Problem(_label(folder), None, None, f"cannot list the folder: {exc.strerror}")]
+    for entry in entries:
+        name = entry.name
+        lower = name.lower()
+        looks_like_table = lower.endswith(TABLE_SUFFIXES)
+        if not looks_like_table and not incoming:
+            continue
+        label = _label(Path(folder) / name)
+        if name.startswith("."):
+            problems.append(Problem(label, None, None, "hidden file names are not allowed in a data folder"))
+            continue
+        try:
+            info = os.lstat(Path(folder) / name)
+        except OSError as exc:
+            problems.append(Problem(label, None, None, f"cannot read it: {exc.strerror}"))
+            continue
+        kind = _kind(info.st_mode)
+        if kind is not None:
+            problems.append(Problem(label, None, None, f"is {kind}; a table file must be a regular file"))
+            continue
+        table = table_name_of(name)
+        if table is None:
+            what = "<table>.csv, <table>.replace.csv or <table>.meta.yml" if incoming else "<table>.csv or <table>.meta.yml"
+            shown = (f"the extension must be lower case ({lower!r})" if table_name_of(lower) is not None
+                     else f"only {what} may be here")
+            problems.append(Problem(label, None, None, f"not a table file name: {shown}"))
+            continue
+        if not incoming and name.endswith(REPLACE_SUFFIX) and not is_identifier(table):
+            table = name[: -len(".csv")]
+        if not is_identifier(table):
+            problems.append(Problem(label, None, None,
+                                    f"table name {table!r} is not allowed: use a lower-case letter, then "
+                                    "lower-case letters, digits or underscores (at most 63)"))
+            continue
+        limit = MAX_SIDECAR_BYTES if name.endswith(SIDECAR_SUFFIX) else MAX_CSV_BYTES
+        if info.st_size > limit:
+            problems.append(Problem(label, None, None,
+                                    f"the file has {info.st_size} bytes; at most {limit} are allowed"))
+            continue
+        try:
+            raw = (Path(folder) / name).read_bytes()
+        except OSError as exc:
+            problems.append(Problem(label, None, None, f"cannot read it: {exc.strerror}"))
+            continue
+        nul = raw.find(b"\x00")
+        if nul >= 0:
+            line = raw.count(b"\n", 0, nul) + 1
+            column = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
+            problems.append(Problem(label, line, None, f"a NUL byte at character {column}; text files only"))
+    return problems
+
+
 def table_files(data_dir: Path, overrides: dict[str, Path] | None = None) -> dict[str, tuple[Path, Path]]:
     """Table name -> (sidecar, csv) for every sidecar in ``data_dir``, CSVs optionally replaced."""
     files = {}
@@ -347,7 +441,9 @@ def table_files(data_dir: Path, overrides: dict[str, Path] | None = None) -> dic
 
 def validate(data_dir: Path = DEFAULT_DATA_DIR, *, overrides: dict[str, Path] | None = None) -> dict[str, LoadedTable]:
     """Check every table in ``data_dir``; raise ``ValidationError`` listing every problem."""
-    problems: list[Problem] = []
+    problems: list[Problem] = check_files(data_dir)
+    if problems:
+        raise ValidationError(problems)
     tables: dict[str, LoadedTable] = {}
     files = table_files(data_dir, overrides)
     for csv_path in sorted(data_dir.glob("*.csv")):
@@ -376,7 +472,7 @@ def validate(data_dir: Path = DEFAULT_DATA_DIR, *, overrides: dict[str, Path] | 
 def _select_sql(schema: TableSchema) -> str:
     parts = []
     for col in schema.columns:
-        q = f'"{col.name}"'
+        q = quote_ident(col.name)
         cell = f"NULLIF({q}, '')"
         if col.type == "list":
             expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), lambda x: trim(x))"
@@ -421,13 +517,16 @@ def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataF
     return pd.DataFrame(rows_t), pd.DataFrame(rows_c)
 
 
-def _post_build_checks(con: duckdb.DuckDBPyConnection, tables: dict[str, LoadedTable]) -> list[Problem]:
-    """Checks that need the tables loaded: every forecast's resolution rule must run."""
+def _post_build_checks(path: Path, tables: dict[str, LoadedTable]) -> list[Problem]:
+    """Checks that need the tables loaded: every forecast's resolution rule must run. The rules come
+    from a data file, so they run in ``sandbox.RuleSandbox`` on the closed, complete store file,
+    never on the build's own connection."""
     if FORECASTS_TABLE not in tables:
         return []
-    from analysis import forecasts
+    from analysis import forecasts, sandbox
 
-    return forecasts.check_rules(con, tables[FORECASTS_TABLE])
+    with sandbox.RuleSandbox(path) as box:
+        return forecasts.check_rules(box, tables[FORECASTS_TABLE])
 
 
 def inputs_digest(tables: dict[str, LoadedTable], extra: bytes = b"") -> str:
@@ -445,7 +544,7 @@ def built_from(store_path: Path) -> str | None:
     try:
         con = duckdb.connect(str(store_path), read_only=True)
         try:
-            return str(con.execute(f"SELECT digest FROM {INPUTS_TABLE}").fetchone()[0])
+            return str(con.execute(f"SELECT digest FROM {quote_ident(INPUTS_TABLE)}").fetchone()[0])
         finally:
             con.close()
     except duckdb.Error:
@@ -470,17 +569,22 @@ def build(tables: dict[str, LoadedTable], store_path: Path,
         try:
             for name, t in sorted(tables.items()):
                 con.register("incoming", t.frame)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT {_select_sql(t.schema)} FROM incoming')
+                con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT {_select_sql(t.schema)} FROM incoming")
                 con.unregister("incoming")
-            problems = _post_build_checks(con, tables)
-            if problems:
-                raise ValidationError(problems)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        problems = _post_build_checks(tmp, tables)
+        if problems:
+            raise ValidationError(problems)
+        con = duckdb.connect(str(tmp))
+        try:
             if digest is not None:
-                con.execute(f"CREATE TABLE {INPUTS_TABLE} AS SELECT ? AS digest", [digest])
+                con.execute(f"CREATE TABLE {quote_ident(INPUTS_TABLE)} AS SELECT ? AS digest", [digest])
             meta_t, meta_c = _meta_frames(tables)
             for name, frame in zip(META_TABLES, (meta_t, meta_c)):
                 con.register("incoming", frame)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+                con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM incoming")
                 con.unregister("incoming")
             con.execute("CHECKPOINT")
         finally:
@@ -538,17 +642,13 @@ class StoreReader:
         """The rows of ``table`` whose ``column`` is one of ``values``; only those rows are recorded
         as read (``table#column=value``), so a chapter that cites three sources depends on those
         three rows, not on every row of the table."""
-        for name in (table, column):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                raise ValueError(f"not a table or column name: {name!r}")
+        sql = f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(column)} IN ?"
         self._note(f"{table}#{column}={v}" for v in values)
-        return self._con.execute(f'SELECT * FROM "{table}" WHERE "{column}" IN ?', [list(values)]).df()
+        return self._con.execute(sql, [list(values)]).df()
 
     def table(self, name: str) -> pd.DataFrame:
         """A whole table."""
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"not a table name: {name!r}")
-        return self.sql(f'SELECT * FROM "{name}"')
+        return self.sql(f"SELECT * FROM {quote_ident(name)}")
 
     def scalar(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> object:
         """The single value a query returns."""
