@@ -21,6 +21,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis import __version__, figures
+from analysis.safety import BIBTEX_KEY_RE, md_text
 from analysis.store import StoreReader, open_store
 
 SOURCE_COLUMN = "source_ids"
@@ -116,6 +117,9 @@ class Chapter:
         """Glue ``chapter_sources``: a citation of every source this chapter's figures and tables used,
         for a ``{glue:md}`` block that renders it against the book's bibliography."""
         keys = sorted(self.cited)
+        bad = [k for k in keys if not BIBTEX_KEY_RE.fullmatch(k)]
+        if bad:
+            raise ValueError(f"source id(s) {', '.join(map(repr, bad))} cannot be cited: not a citation key")
         self.db.rows("sources", "source_id", keys)
         text = ("This chapter draws on " + ", ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
                 if keys else "This chapter uses no external source.")
@@ -164,11 +168,7 @@ class Chapter:
 
 
 def _md_cell(value: Any) -> str:
-    text = " ".join(str(value).split())
-    return "".join("\\" + ch if ch in MD_PUNCTUATION else ch for ch in text)
-
-
-MD_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    return md_text(value)
 
 
 def _cell_text(value: Any) -> str:

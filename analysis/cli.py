@@ -114,7 +114,8 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     except (ValueError, rerun.BuildLocked) as exc:
         return _fail(str(exc), 3 if isinstance(exc, rerun.BuildLocked) else EXIT_BAD_INPUT)
     try:
-        report = rerun.rerun(root, Path(args.data), parameters=params, html=not args.no_html)
+        report = rerun.rerun(root, Path(args.data), parameters=params, html=not args.no_html,
+                             allow_contract_change=args.allow_contract_change)
     except store.ValidationError as exc:
         print(exc.report().replace("the store was not changed", "nothing was changed"), file=sys.stderr)
         return EXIT_BAD_DATA
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a chapter parameter for this run (repeatable)")
     p.add_argument("--no-html", action="store_true", help="stop after executing the chapters")
+    p.add_argument("--allow-contract-change", action="store_true",
+                   help="let the folder change an existing table's contract (the difference is printed)")
     p.add_argument("--json", action="store_true", help="print the change report as JSON")
     p.set_defaults(func=_cmd_rerun)
 

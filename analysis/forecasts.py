@@ -52,7 +52,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analysis import sandbox, store
-from analysis.safety import quote_ident
+from analysis.safety import md_code_block, md_text, quote_ident
 
 TABLE = "forecasts"
 RULE_COLUMN = "rule"
@@ -91,6 +91,7 @@ __all__ = [
     "log_score",
     "resolve",
     "resolve_con",
+    "rules_markdown",
     "run_rule",
     "scores",
     "scores_table",
@@ -290,6 +291,26 @@ def resolve(db_or_con: Any, forecasts: pd.DataFrame | None = None, *, as_of: Any
         tables |= set(_declared(listed))
     _note_reads(db_or_con, tables)
     return resolve_con(db_or_con, forecasts, as_of=as_of)
+
+
+def rules_markdown(resolved: pd.DataFrame, rules: Mapping[str, str]) -> str:
+    """MyST for a list of forecasts with their rules: each forecast's id, deadline, probability,
+    status, statement and interval, then its rule verbatim in a code block. Every text from the data
+    goes through ``safety.md_text`` (shown as text, never read as Markdown, HTML, a role, directive or
+    math) and each rule through ``safety.md_code_block`` (a fence it cannot close)."""
+    blocks = []
+    for _, f in resolved.iterrows():
+        interval = ""
+        if not pd.isna(f["value_low"]):
+            unit = md_text(f["unit"]) if isinstance(f["unit"], str) and f["unit"] else ""
+            interval = f" Interval: {f['value_low']:.3f} to {f['value_high']:.3f} {unit}."
+        probability = "" if pd.isna(f["probability"]) else f", probability {f['probability']:.2f}"
+        blocks.append(
+            f"**{md_text(f['id'])}** (by {f['resolve_by']:%Y-%m-%d}{probability}, now "
+            f"*{md_text(f['status'])}*): {md_text(f['statement'])}{interval}\n\n"
+            + md_code_block(str(rules[f["id"]]).strip())
+        )
+    return "\n".join(blocks)
 
 
 def _float(value: Any) -> float | None:

@@ -43,7 +43,7 @@ from analysis import analyses, pipeline, store
 from analysis.schema import SIDECAR_SUFFIX, SchemaError, load_schema
 
 LOCK_NAME = ".build.lock"
-REPLACE_SUFFIX = ".replace.csv"
+REPLACE_SUFFIX = store.REPLACE_SUFFIX
 CHANGES_PAGE = "appendix-changes.md"
 GLUE_KEY = "scrapbook"
 GLUE_PLAIN = "application/papermill.record/text/plain"
@@ -120,18 +120,47 @@ def _key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     return frame[list(key)].astype(str).agg("\x1f".join, axis=1)
 
 
-def incoming_tables(data_dir: Path, incoming: Path) -> tuple[dict[str, tuple[Path, Path, bool]], list[store.Problem]]:
-    """Table name -> (incoming csv, sidecar, replace?) for every CSV in ``incoming``."""
+def contract_diff(old: Path, new: Path) -> str:
+    """The difference between two contracts, as a unified diff (empty when they are the same)."""
+    import difflib
+
+    a = old.read_text(encoding="utf-8").splitlines(keepends=True) if old.exists() else []
+    b = new.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, f"data/{old.name}", str(new)))
+
+
+def incoming_tables(data_dir: Path, incoming: Path, *, allow_contract_change: bool = False,
+                    ) -> tuple[dict[str, tuple[Path, Path, bool]], list[store.Problem]]:
+    """Table name -> (incoming csv, sidecar, replace?) for every CSV in ``incoming``.
+
+    What a rerun folder may hold (see SECURITY.md): only regular files named ``<table>.csv``,
+    ``<table>.replace.csv`` and ``<table>.meta.yml`` (``store.check_files``). A table not in
+    ``data/`` may be added when its contract comes with it. A contract for a table that ``data/``
+    already has must be identical to the one in ``data/``, unless ``allow_contract_change`` is given
+    (``--allow-contract-change``), in which case ``rerun`` prints the difference; so a rerun folder
+    can never loosen a contract silently."""
     found: dict[str, tuple[Path, Path, bool]] = {}
-    problems: list[store.Problem] = []
-    if not incoming.is_dir():
+    if not incoming.is_dir() or incoming.is_symlink():
         return found, [store.Problem(str(incoming), None, None, "not a folder")]
+    problems = store.check_files(incoming, incoming=True)
+    if problems:
+        return found, problems
     for path in sorted(incoming.glob("*.csv")):
         replace = path.name.endswith(REPLACE_SUFFIX)
         name = path.name[: -len(REPLACE_SUFFIX)] if replace else path.stem
         sidecar = incoming / f"{name}{SIDECAR_SUFFIX}"
+        existing = data_dir / f"{name}{SIDECAR_SUFFIX}"
+        if sidecar.exists() and existing.exists() and sidecar.read_bytes() != existing.read_bytes():
+            if not allow_contract_change:
+                diff = contract_diff(existing, sidecar)
+                shown = "".join(diff.splitlines(keepends=True)[:40])
+                problems.append(store.Problem(str(sidecar), None, None,
+                                              f"changes the contract of the existing table {name!r}; a rerun may "
+                                              "not change a contract unless --allow-contract-change is given. "
+                                              f"The difference:\n{shown}"))
+                continue
         if not sidecar.exists():
-            sidecar = data_dir / f"{name}{SIDECAR_SUFFIX}"
+            sidecar = existing
         if not sidecar.exists():
             problems.append(store.Problem(str(path), None, None,
                                           f"no table {name!r} in data/ and no sidecar {name}{SIDECAR_SUFFIX} beside it"))
@@ -140,6 +169,11 @@ def incoming_tables(data_dir: Path, incoming: Path) -> tuple[dict[str, tuple[Pat
             problems.append(store.Problem(str(path), None, None, f"table {name!r} is given twice"))
             continue
         found[name] = (path, sidecar, replace)
+    for sidecar in sorted(incoming.glob(f"*{SIDECAR_SUFFIX}")):
+        name = sidecar.name[: -len(SIDECAR_SUFFIX)]
+        if name not in found and not any(p.file == str(sidecar) for p in problems):
+            problems.append(store.Problem(str(sidecar), None, None,
+                                          f"a contract without its table: no {name}.csv beside it"))
     if not found and not problems:
         problems.append(store.Problem(str(incoming), None, None, "no table files (*.csv) to merge"))
     return found, problems
@@ -193,13 +227,14 @@ def _merged_text(base_path: Path, base_keys: pd.Series, new: pd.DataFrame, new_k
     return records[0] + "".join(body), origin
 
 
-def merge(data_dir: Path, incoming: Path, staging: Path) -> tuple[list[TableChange], list[store.Problem]]:
+def merge(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_change: bool = False,
+          ) -> tuple[list[TableChange], list[store.Problem]]:
     """Write ``data_dir`` merged with ``incoming`` into ``staging`` and validate it there.
 
     Problems in merged rows are reported against the incoming file and line they came from.
     """
     shutil.copytree(data_dir, staging, ignore=shutil.ignore_patterns("*.duckdb*", ".*"))
-    tables, problems = incoming_tables(data_dir, incoming)
+    tables, problems = incoming_tables(data_dir, incoming, allow_contract_change=allow_contract_change)
     changes: list[TableChange] = []
     origins: dict[str, dict[int, tuple[str, int]]] = {}
     for name, (path, sidecar, replace) in tables.items():
@@ -305,15 +340,20 @@ def write_changes_page(report: RerunReport | None, root: Path) -> Path:
 
 
 def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | None = None,
-          echo: Callable[[str], None] = print, html: bool = True) -> RerunReport:
+          echo: Callable[[str], None] = print, html: bool = True,
+          allow_contract_change: bool = False) -> RerunReport:
     """Merge ``incoming`` into ``root/data`` and rebuild what changed; see the module docstring."""
     data_dir = root / "data"
     store_path = data_dir / store.STORE_NAME
     with tempfile.TemporaryDirectory(prefix="rerun-") as tmp:
         staging = Path(tmp) / "data"
-        changes, problems = merge(data_dir, incoming, staging)
+        changes, problems = merge(data_dir, incoming, staging, allow_contract_change=allow_contract_change)
         if problems:
             raise store.ValidationError(problems)
+        for sidecar in sorted(incoming.glob(f"*{SIDECAR_SUFFIX}")):
+            diff = contract_diff(data_dir / sidecar.name, sidecar)
+            if diff and (data_dir / sidecar.name).exists():
+                echo(f"contract changed (--allow-contract-change):\n{diff}")
         tables = store.validate(staging)
         new_store = Path(tmp) / store.STORE_NAME
         store.build(tables, new_store, extend=lambda p: analyses.extend_store(root, p, echo=echo),

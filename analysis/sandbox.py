@@ -66,11 +66,11 @@ def _walk(node: Any) -> Iterable[dict[str, Any]]:
 class RuleSandbox:
     """A fenced, read-only connection to the store file at ``path`` for running rules."""
 
-    def __init__(self, path: str | Path, *, time_limit_s: float = TIME_LIMIT_S):
+    def __init__(self, path: str | Path, *, time_limit_s: float | None = None):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no store at {self.path}")
-        self.time_limit_s = time_limit_s
+        self.time_limit_s = TIME_LIMIT_S if time_limit_s is None else time_limit_s
         self._con = duckdb.connect(":memory:", config=dict(CONFIG))
         try:
             self._con.execute(f"ATTACH {_literal(str(self.path))} AS {CATALOG} (READ_ONLY)")
