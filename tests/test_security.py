@@ -201,7 +201,7 @@ def test_hostile_rule_is_refused_at_build(case: str, data_copy: Path) -> None:
                               "SELECT count(*) > 0 AS outcome, 'x' AS evidence FROM r", "exceeded"),
     ("huge-string-agg", "SELECT true AS outcome, string_agg(repeat('x', 100000), '') AS evidence "
                         "FROM range(100000)", "memory limit"),
-])
+], ids=["endless-scan", "endless-recursive-cte", "huge-string-agg"])
 def test_runaway_rule_ends_with_a_limit_not_a_hang(case: str, rule: str, words: str, data_copy: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "TIME_LIMIT_S", 1.0)
