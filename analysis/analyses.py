@@ -41,7 +41,7 @@ class AnalysisFailed(Exception):
 
 
 TOOLING_MODULES = {"__main__.py", "cli.py", "pipeline.py", "rerun.py", "bench.py", "publish.py", "book.py",
-                   "figures.py", "explorers.py", "bibliography.py", "analyses.py"}
+                   "figures.py", "explorers.py", "bibliography.py", "analyses.py", "reproduce.py"}
 
 
 def code_digest() -> str:

@@ -21,10 +21,12 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis import __version__, figures
+from analysis.precision import round_series, round_value
 from analysis.safety import BIBTEX_KEY_RE, md_text
 from analysis.store import StoreReader, open_store
 
 SOURCE_COLUMN = "source_ids"
+MISSING = "\u2014"  # how a missing value is shown: an em dash, never nan, None, NaT or <NA>
 
 
 def _flatten_sources(values: Iterable[Any]) -> list[str]:
@@ -100,7 +102,7 @@ class Chapter:
         """Make ``value`` available to the prose as ``{glue:text}`name```."""
         from myst_nb import glue
 
-        glue(name, value, display=False)
+        glue(name, round_value(value), display=False)
         self._note_code()
 
     def glue_md(self, name: str, text: str) -> None:
@@ -148,7 +150,7 @@ class Chapter:
         """A table for display: numbers rounded and grouped, no index, every cell escaped. The sources
         named in a ``source_ids`` column join the chapter's sources and are not shown as a column."""
         shown = self._formatted(frame, digits)
-        table = shown.to_html(index=False, escape=True, na_rep="–", classes="book-table", border=0)
+        table = shown.to_html(index=False, escape=True, na_rep=MISSING, classes="book-table", border=0)
         return HTML(f'<div class="book-table-wrap">{table}</div>')
 
     def _formatted(self, frame: pd.DataFrame, digits: int) -> pd.DataFrame:
@@ -159,9 +161,9 @@ class Chapter:
             shown = shown.drop(columns=SOURCE_COLUMN)
         for col in shown.columns:
             if pd.api.types.is_float_dtype(shown[col]):
-                shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.{digits}f}")
+                shown[col] = round_series(shown[col]).map(lambda v: MISSING if _missing(v) else f"{v:,.{digits}f}")
             elif pd.api.types.is_integer_dtype(shown[col]):
-                shown[col] = shown[col].map(lambda v: f"{v:,d}")
+                shown[col] = shown[col].map(lambda v: MISSING if _missing(v) else f"{v:,d}")
             else:
                 shown[col] = shown[col].map(_cell_text)
         return shown
@@ -171,9 +173,14 @@ def _md_cell(value: Any) -> str:
     return md_text(value)
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, NaT and pandas' NA (lists and arrays are values, even when empty)."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
 def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "–"
+    if _missing(value):
+        return MISSING
     if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
         return "; ".join(str(v) for v in value)
     if isinstance(value, pd.Timestamp):

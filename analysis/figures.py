@@ -26,6 +26,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analysis.precision import round_value
 from analysis.safety import csv_frame
 
 BOOK_TITLE = "The Inference Cost Book"
@@ -80,7 +81,15 @@ def chart_html(spec: Mapping[str, Any], *, div_id: str | None = None) -> str:
 
 
 def _render(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    return {"text/html": chart_html(spec)}
+    return {"text/html": chart_html(round_value(spec))}
+
+
+def _rounded_data(data: Any, max_rows: int = 5000) -> Any:
+    """Altair's default data transformer with every float rounded (``analysis.precision``) before
+    Altair hashes the rows into the dataset's name."""
+    from altair.utils.data import limit_rows, to_values
+
+    return round_value(to_values(limit_rows(data, max_rows=max_rows)))
 
 
 def _theme() -> alt.theme.ThemeConfig:
@@ -101,6 +110,8 @@ def enable() -> None:
     alt.theme.register("inference-book", enable=True)(_theme)
     alt.renderers.register(RENDERER, _render)
     alt.renderers.enable(RENDERER)
+    alt.data_transformers.register(RENDERER, _rounded_data)
+    alt.data_transformers.enable(RENDERER)
 
 
 def vega_bundle_js() -> str:
@@ -199,7 +210,7 @@ class Figure:
     def __post_init__(self) -> None:
         if not LABEL_RE.match(self.label):
             raise ValueError(f"figure label {self.label!r} must look like fig-some-name")
-        self._spec = self.chart.to_dict()
+        self._spec = round_value(self.chart.to_dict())
 
     @property
     def spec(self) -> dict[str, Any]:

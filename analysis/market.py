@@ -53,6 +53,17 @@ def class_prices(prices: pd.DataFrame, models: pd.DataFrame, companies: pd.DataF
     return frame.sort_values(["date_observed", "provider", "price_id"]).reset_index(drop=True)
 
 
+def median_list_price(observed: pd.DataFrame, model_slug: str) -> tuple[float, int]:
+    """The median output list price of one model (by its slug) in ``observed`` and the number of
+    prices it is the median of. Raises ``ValueError`` when the model has no price, so a chapter never
+    states a median of nothing."""
+    rows = observed.loc[observed["model_slug"] == model_slug, "output_usd_per_mtok"].dropna()
+    if rows.empty:
+        known = ", ".join(sorted(observed["model_slug"].dropna().unique()))
+        raise ValueError(f"no list price of model {model_slug!r} in the prices shown (models priced: {known})")
+    return float(rows.median()), int(len(rows))
+
+
 def price_summary(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Lowest, median and highest output price per group, with counts."""
     return (frame.groupby(by, as_index=False)

@@ -197,8 +197,9 @@ def _merged_text(base_path: Path, base_keys: pd.Series, new: pd.DataFrame, new_k
     """The merged table as CSV text: unchanged rows keep their exact bytes and place, updated rows are
     rewritten in place, new rows are appended; and, for each data row, the file and line it came from."""
     raw = base_path.read_bytes().decode("utf-8").lstrip("\ufeff") if base_path.exists() else ""
-    records = _record_lines(raw) if raw else [",".join(columns) + "\n"]
-    newline = "\r\n" if records[0].endswith("\r\n") else "\n"
+    # The book's CSVs are LF only (.gitattributes): records are rewritten with LF whatever they had.
+    records = [r.replace("\r\n", "\n") for r in _record_lines(raw)] if raw else [",".join(columns) + "\n"]
+    newline = "\n"
 
     def render(row: tuple[object, ...]) -> str:
         out = io.StringIO()

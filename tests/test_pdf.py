@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 
-from analysis import publish
+import nbformat
+
+from analysis import markers, pipeline, publish
 from tests.conftest import ROOT
 
 
@@ -21,3 +23,7 @@ def test_pdf_edition_prints_the_whole_book() -> None:
                         "Execution status", "What changed in this edition") if t not in text]
     assert not last, f"the PDF stops before: {last}"
     assert re.search(r"Fig\. \d+", text), "no numbered figure in the PDF"
+    code = [c.source for nb in pipeline.chapter_notebooks(ROOT) for c in nbformat.read(nb, as_version=4).cells
+            if c.cell_type == "code"]
+    shown = markers.pdf_markers(text, code)
+    assert not shown, f"the PDF shows missing-value markers: {shown}"
