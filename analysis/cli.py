@@ -221,8 +221,11 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                 tokens_per_s = bound.tokens_per_s_per_chip  # type: ignore[attr-defined]
             else:
                 tokens_per_s = args.tokens_per_s
-            result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
-                                      hourly_usd=args.hourly_usd)
+            import numpy as np
+
+            with np.errstate(all="ignore"):
+                result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
+                                          hourly_usd=args.hourly_usd)
     except ValueError as exc:
         return _fail(str(exc))
     out: dict[str, object] = {
