@@ -1,4 +1,6 @@
 # The book's commands. `make book` builds everything from a clone; `make test` checks it.
+# DATA and PARAMS reach the command line program through the environment, unexpanded ($(value ...)),
+# never through the shell: no quoting, `;`, `$(...)` or `${IFS}` in them is ever evaluated.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -15,10 +17,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@touch $@
 
 ## book: validate data/, build the store, execute stale chapters, build _build/html
+book: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
 book: $(INSTALLED)
-	$(PY) -m analysis build $(foreach p,$(PARAMS),--param $(p))
+	$(PY) -m analysis build
 
-## store: validate data/ and build data/inference.duckdb only
+## store: validate data/ and build data/inference.duckdb (with the derived tables) only
 store: $(INSTALLED)
 	$(PY) -m analysis store
 
@@ -27,9 +30,10 @@ test: book
 	$(PY) -m pytest
 
 ## rerun: merge the tables in DATA=DIR into data/ and rebuild what changed
+rerun: export INFERENCE_BOOK_DATA = $(value DATA)
+rerun: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
 rerun: $(INSTALLED)
-	@test -n "$(DATA)" || { echo "usage: make rerun DATA=folder-of-table-files [PARAMS=\"as_of=2027-01-01\"]"; exit 2; }
-	$(PY) -m analysis rerun --data $(DATA) $(foreach p,$(PARAMS),--param $(p))
+	$(PY) -m analysis rerun
 
 ## bench: the benchmark suite (not part of make test)
 bench: book

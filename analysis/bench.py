@@ -5,9 +5,9 @@ never on the repository itself, and reports each measurement with its budget:
 
 ``clean``
     A clean build after install: a fresh copy with no ``_build``, no store and no recorded chapter
-    state, built stage by stage (``store.validate``, ``store.build`` with the analyses' derived tables
-    as the ``build`` command does, ``pipeline.run_stale`` forced,
-    ``pipeline.build_html`` forced). Seconds per stage and in total.
+    state, built by the one build sequence (``analysis.workflow``, forced) that ``build`` runs:
+    seconds of its validate, store (with the analyses' derived tables), execute, html and commit
+    steps, and in total.
 ``floor``
     The same chapters executed bare by nbclient, one after another, with no papermill, no
     normalization and no state. Budget: the pipeline's execute stage takes at most 1.3 x the floor.
@@ -205,8 +205,8 @@ def _ratio(value: float, limit: float, *, at_most: bool = True) -> bool:
 
 
 def measure_clean_build(root: Path) -> Outcome:
-    """Build ``root`` from nothing, timing validate, store, execute and HTML separately."""
-    from analysis import rerun
+    """Build ``root`` from nothing with ``workflow.run`` (forced), timing each of its steps."""
+    from analysis import workflow
 
     (root / "chapters" / pipeline.STATE_FILE.name).unlink(missing_ok=True)
     shutil.rmtree(root / "_build", ignore_errors=True)
@@ -218,22 +218,14 @@ def measure_clean_build(root: Path) -> Outcome:
     def echo(line: str) -> None:
         stamps.append((time.perf_counter(), line))
 
-    stages: dict[str, float] = {}
-    held = rerun.acquire(root)
-    try:
-        start = time.perf_counter()
-        stages.update(build_store(root, echo))
-        mark = time.perf_counter()
-        ran = pipeline.run_stale(store_path, {}, root=root, force=True, echo=echo)
-        if not (root / "chapters" / rerun.CHANGES_PAGE).exists():
-            rerun.write_changes_page(None, root)
-        stages["execute"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        pipeline.build_html(root, force=True, echo=echo)
-        stages["html"] = time.perf_counter() - mark
-        total = time.perf_counter() - start
-    finally:
-        held.release()
+    start = time.perf_counter()
+    outcome = workflow.run(root, "build", force=True, echo=echo)
+    total = time.perf_counter() - start
+    steps = outcome.seconds
+    stages: dict[str, float] = {"validate": steps.get("check", 0.0) + steps.get("validate", 0.0),
+                                "store": steps.get("store", 0.0), "execute": steps.get("chapters", 0.0),
+                                "html": steps.get("html", 0.0), "commit": steps.get("commit", 0.0)}
+    ran = [root / "chapters" / f"{name}.ipynb" for name in outcome.chapters]
     state = pipeline.load_state(root / "chapters" / pipeline.STATE_FILE.name)
     walls = _chapter_walls(stamps)
     chapters = {p.stem: {"papermill_s": state[p.relative_to(root).as_posix()]["seconds"],

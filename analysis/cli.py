@@ -1,16 +1,24 @@
 """The commands users type: ``python -m analysis <command>``.
 
 Every command prints a one-line error and exits non-zero on bad input; no traceback reaches the
-user for a mistake in the data or the arguments.
+user for a mistake in the data or the arguments. ``build``, ``store`` and ``rerun`` are one
+transaction each (``analysis.workflow``); the Makefile passes ``DATA`` and ``PARAMS`` to them in the
+environment (``INFERENCE_BOOK_DATA``, ``INFERENCE_BOOK_PARAMS``), never through a shell.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import math
+import os
+import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -20,6 +28,11 @@ from analysis.safety import quote_ident
 ROOT = store.DEFAULT_DATA_DIR.parent
 EXIT_BAD_DATA = 2
 EXIT_BAD_INPUT = 2
+EXIT_LOCKED = 3
+DATA_ENV = "INFERENCE_BOOK_DATA"
+PARAMS_ENV = "INFERENCE_BOOK_PARAMS"
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_HOURLY_USD = 1e6
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -38,95 +51,74 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_store(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data)
+def _transaction(mode: str, args: argparse.Namespace, **kw: Any) -> int:
+    """Run ``analysis.workflow`` and turn its failures into one message and an exit status."""
+    from analysis import workflow
+    from analysis.lock import BuildLocked
+
     try:
-        tables = store.validate(data_dir)
-    except store.ValidationError as exc:
-        print(exc.report(), file=sys.stderr)
-        return EXIT_BAD_DATA
-    path = store.build(tables, Path(args.store) if args.store else data_dir / store.STORE_NAME)
-    rows = sum(len(t.frame) for t in tables.values())
-    print(f"store built: {path} ({len(tables)} tables, {rows} rows)")
-    return 0
-
-
-def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.isidentifier():
-            raise ValueError(f"--param expects NAME=VALUE, got {pair!r}")
-        params[name] = value
-    return params
-
-
-def _cmd_build(args: argparse.Namespace) -> int:
-    from analysis import analyses, pipeline, rerun
-
-    root = Path(args.root).resolve()
-    data_dir = Path(args.data) if args.data else root / "data"
-    store_path = data_dir / store.STORE_NAME
-    try:
-        params = _parse_params(args.param)
-        held = rerun.acquire(root)
-    except (ValueError, rerun.BuildLocked) as exc:
-        return _fail(str(exc), 3 if isinstance(exc, rerun.BuildLocked) else EXIT_BAD_INPUT)
-    try:
-        try:
-            tables = store.validate(data_dir)
-        except store.ValidationError as exc:
-            print(exc.report(), file=sys.stderr)
-            return EXIT_BAD_DATA
-        digest = store.inputs_digest(tables, analyses.inputs_bytes(root))
-        if args.force or store.built_from(store_path) != digest:
-            try:
-                store.build(tables, store_path, extend=lambda p: analyses.extend_store(root, p), digest=digest)
-            except analyses.AnalysisFailed as exc:
-                return _fail(f"analysis failed, the store was not changed: {exc}", 1)
-            print(f"store: {store_path} ({len(tables)} tables, {sum(len(t.frame) for t in tables.values())} rows)")
-        else:
-            print(f"store: up to date ({len(tables)} tables)")
-        try:
-            pipeline.run_stale(store_path, params, root=root, force=args.force)
-        except pipeline.ChapterFailed as exc:
-            return _fail(f"chapter failed, its notebook was left unchanged: {exc}", 1)
-        if not (root / "chapters" / rerun.CHANGES_PAGE).exists():
-            rerun.write_changes_page(None, root)
-        if args.no_html:
-            return 0
-        try:
-            pipeline.build_html(root, force=args.force)
-        except RuntimeError as exc:
-            return _fail(str(exc), 1)
-        return 0
-    finally:
-        held.release()
-
-
-def _cmd_rerun(args: argparse.Namespace) -> int:
-    from analysis import pipeline, rerun
-
-    root = Path(args.root).resolve()
-    try:
-        params = _parse_params(args.param)
-        held = rerun.acquire(root)
-    except (ValueError, rerun.BuildLocked) as exc:
-        return _fail(str(exc), 3 if isinstance(exc, rerun.BuildLocked) else EXIT_BAD_INPUT)
-    try:
-        report = rerun.rerun(root, Path(args.data), parameters=params, html=not args.no_html,
-                             allow_contract_change=args.allow_contract_change)
+        outcome = workflow.run(Path(args.root), mode, **kw)
+    except BuildLocked as exc:
+        return _fail(str(exc), EXIT_LOCKED)
     except store.ValidationError as exc:
         print(exc.report().replace("the store was not changed", "nothing was changed"), file=sys.stderr)
         return EXIT_BAD_DATA
-    except pipeline.ChapterFailed as exc:
-        return _fail(f"chapter failed, its notebook was left unchanged: {exc}", 1)
-    except RuntimeError as exc:
-        return _fail(str(exc), 1)
-    finally:
-        held.release()
-    print(rerun.report_json(report) if args.json else report.text())
+    except workflow.BuildFailed as exc:
+        return _fail(f"{exc.step} step failed: {exc.message}\nnothing was changed: data/, the store, the "
+                     "chapters and _build/html are as they were before this run", exc.code)
+    if mode == "rerun":
+        print(rerun_json(outcome.report) if args.json else outcome.report.text())
     return 0
+
+
+def _pairs(args: argparse.Namespace) -> list[str]:
+    from analysis.parameters import split_env
+
+    return [*split_env(os.environ.get(PARAMS_ENV, "")), *args.param]
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    if args.data is None and args.store is None:
+        return _transaction("store", args, force=args.force)
+    from analysis import analyses
+
+    data_dir = Path(args.data) if args.data else Path(args.root) / "data"
+    out = Path(args.store) if args.store else data_dir / store.STORE_NAME
+    if out.resolve().parent == (Path(args.root) / "data").resolve():
+        return _fail("to rebuild the book's own store run `python -m analysis store` without --data/--store "
+                     "(it takes the build lock and replaces data/ as a whole)")
+    try:
+        tables = store.validate(data_dir)
+        store.build(tables, out, extend=lambda p: analyses.extend_store(Path(args.root), p))
+    except store.ValidationError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_BAD_DATA
+    except analyses.AnalysisFailed as exc:
+        return _fail(f"an analysis failed, {out} was not changed: {exc}", 1)
+    rows = sum(len(t.frame) for t in tables.values())
+    print(f"store built: {out} ({len(tables)} tables, {rows} rows)")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    if args.data is not None and Path(args.data).resolve() != (Path(args.root) / "data").resolve():
+        return _fail("build reads the book's own data/ folder; to add data use `rerun --data FOLDER`")
+    return _transaction("build", args, param_pairs=_pairs(args), force=args.force, html=not args.no_html)
+
+
+def _cmd_rerun(args: argparse.Namespace) -> int:
+    data = args.data if args.data is not None else os.environ.get(DATA_ENV, "")
+    if not data:
+        return _fail("usage: make rerun DATA=folder-of-table-files [PARAMS=\"as_of=2027-01-01\"] "
+                     "(or python -m analysis rerun --data FOLDER)")
+    return _transaction("rerun", args, incoming=Path(data), param_pairs=_pairs(args), html=not args.no_html,
+                        allow_contract_change=args.allow_contract_change)
+
+
+def rerun_json(report: Any) -> str:
+    from analysis import rerun
+
+    return rerun.report_json(report)
 
 
 def _open(args: argparse.Namespace) -> store.StoreReader:
@@ -153,14 +145,48 @@ def _batch(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a whole number or 'max', got {text!r}") from None
 
 
+def _finite(value: object) -> object:
+    """JSON and text output never carry infinities or NaN: they are refused before printing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("the result is not a finite number (a value is too large or too small for this "
+                         "calculation); check the inputs")
+    return value
+
+
 def _print(result: dict[str, object], as_json: bool) -> None:
+    for value in result.values():
+        _finite(value)
     if as_json:
-        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        print(json.dumps(result, indent=2, sort_keys=True, default=str, allow_nan=False))
         return
     width = max(len(k) for k in result)
     for key, value in result.items():
         shown = f"{value:,.4g}" if isinstance(value, float) else value
         print(f"{key:<{width}}  {shown}")
+
+
+def _number(low: float, high: float, *, low_open: bool = True) -> Any:
+    """An argparse type: a finite decimal number in (low, high] (or [low, high])."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = (value > low if low_open else value >= low) and value <= high
+        if not math.isfinite(value) or not inside:
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"expected a finite number in {bracket}{low:g}, {high:g}], got {text!r}")
+        return value
+    return parse
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        if not ISO_DATE_RE.fullmatch(text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def _roofline(args: argparse.Namespace, db: store.StoreReader) -> object:
@@ -176,9 +202,9 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
     try:
         with _open(args) as db:
             result = _roofline(args, db)
+        _print(result.to_dict(), args.json)  # type: ignore[attr-defined]
     except ValueError as exc:
         return _fail(str(exc))
-    _print(result.to_dict(), args.json)  # type: ignore[attr-defined]
     return 0
 
 
@@ -195,8 +221,11 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                 tokens_per_s = bound.tokens_per_s_per_chip  # type: ignore[attr-defined]
             else:
                 tokens_per_s = args.tokens_per_s
-            result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
-                                      hourly_usd=args.hourly_usd)
+            import numpy as np
+
+            with np.errstate(all="ignore"):
+                result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
+                                          hourly_usd=args.hourly_usd)
     except ValueError as exc:
         return _fail(str(exc))
     out: dict[str, object] = {
@@ -207,19 +236,17 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     if bound is not None:
         out.update({f"roofline_{k}": v for k, v in bound.to_dict().items()  # type: ignore[attr-defined]
                     if k in ("batch", "context", "chips", "max_batch", "bound", "per_user_tokens_per_s")})
-    _print(out, args.json)
+    try:
+        _print(out, args.json)
+    except ValueError as exc:
+        return _fail(str(exc))
     return 0
 
 
 def _cmd_forecasts(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     from analysis import forecasts
 
-    try:
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
-    except ValueError:
-        return _fail(f"--as-of expects YYYY-MM-DD, got {args.as_of!r}")
+    as_of = args.as_of or dt.date.today()
     try:
         with _open(args) as db:
             resolved = forecasts.resolve(db, as_of=as_of)
@@ -227,8 +254,10 @@ def _cmd_forecasts(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     items = forecasts.forecasts_json(resolved)
     if args.json:
-        print(json.dumps({"as_of": as_of.isoformat(), "forecasts": items, "scores": forecasts.scores(resolved)},
-                         indent=2, sort_keys=True, default=str))
+        scores = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                  for k, v in forecasts.scores(resolved).items()}
+        print(json.dumps({"as_of": as_of.isoformat(), "forecasts": items, "scores": scores},
+                         indent=2, sort_keys=True, default=str, allow_nan=False))
         return 0
     for item in items:
         print(f"{item['status']:<8} {item['resolve_by']}  {item['id']}: {item['statement']}")
@@ -264,9 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check every data file against its sidecar")
     p.add_argument("--data", default=str(store.DEFAULT_DATA_DIR), help="the data folder")
     p.set_defaults(func=_cmd_validate)
-    p = sub.add_parser("store", help="validate the data and build the DuckDB store")
-    p.add_argument("--data", default=str(store.DEFAULT_DATA_DIR), help="the data folder")
-    p.add_argument("--store", default=None, help="where to write the store (default: DATA/inference.duckdb)")
+    p = sub.add_parser("store", help="validate data/ and build its store, with the derived tables (one transaction)")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
+    p.add_argument("--data", default=None, help="validate another data folder and build a store for it instead")
+    p.add_argument("--store", default=None, help="with --data: where to write that store (default: DATA/inference.duckdb)")
+    p.add_argument("--force", action="store_true", help="rebuild the store even if its inputs are unchanged")
     p.set_defaults(func=_cmd_store)
     p = sub.add_parser("build", help="validate, build the store, execute stale chapters, build the HTML")
     p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
@@ -277,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-html", action="store_true", help="stop after executing the chapters")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("rerun", help="merge new table files into data/ and rebuild what changed")
-    p.add_argument("--data", required=True, help="folder of table files named as in data/ (chips.csv, ...)")
+    p.add_argument("--data", default=None,
+                   help=f"folder of table files named as in data/ (chips.csv, ...); default: ${DATA_ENV}")
     p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a chapter parameter for this run (repeatable)")
@@ -305,9 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_roofline)
     p = sub.add_parser("cost", help="cost per million output tokens of a model on a chip")
     roofline_options(p)
-    p.add_argument("--hourly-usd", type=float, required=True, help="USD per chip-hour")
-    p.add_argument("--utilization", type=float, required=True, help="share of hours busy, in (0, 1]")
-    p.add_argument("--tokens-per-s", type=float, default=None,
+    p.add_argument("--hourly-usd", type=_number(0, MAX_HOURLY_USD), required=True,
+                   help=f"USD per chip-hour, in (0, {MAX_HOURLY_USD:g}]")
+    p.add_argument("--utilization", type=_number(0, 1), required=True, help="share of hours busy, in (0, 1]")
+    p.add_argument("--tokens-per-s", type=_number(0, 1e12), default=None,
                    help="tokens/s per chip (default: the roofline bound at --batch)")
     store_option(p)
     p.set_defaults(func=_cmd_cost)
@@ -315,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
     p.set_defaults(func=_cmd_pdf)
     p = sub.add_parser("forecasts", help="every forecast resolved as of a date")
-    p.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today)")
+    p.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
     store_option(p)
     p.set_defaults(func=_cmd_forecasts)
     p = sub.add_parser("bench", help="time building, rebuilding, rerunning, the sweeps, a million-row store, the pages")
@@ -332,12 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:
+        pass
+    try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        return _fail("interrupted; nothing was changed", 130)
+        return _fail("interrupted; nothing was changed (a run interrupted while putting a new edition in "
+                     "place is completed by the next build)", 130)
     except duckdb.Error as exc:
         return _fail(f"the store could not answer: {str(exc).splitlines()[0]} (rebuild it with `make store`)")
 

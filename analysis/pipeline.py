@@ -28,6 +28,8 @@ from typing import Any
 import nbformat
 import yaml
 
+from analysis import limits
+from analysis import parameters as params_mod
 from analysis import store as store_mod
 from analysis.safety import quote_ident
 
@@ -207,7 +209,7 @@ def plan(
         key = nb_path.relative_to(root).as_posix()
         nb = nbformat.read(nb_path, as_version=4)
         recorded = state.get(key)
-        params = dict(parameters or {})
+        params = chapter_parameters(nb, parameters)
         if recorded is None:
             plans.append(Plan(nb_path, True, "never executed", ""))
             continue
@@ -239,8 +241,19 @@ def _why(recorded: Mapping[str, Any], nb: nbformat.NotebookNode, params: Mapping
     return "; ".join(reasons) or "inputs changed"
 
 
+def chapter_parameters(nb: nbformat.NotebookNode | Path, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters a chapter receives: those of ``parameters`` its parameters cell declares."""
+    if not parameters:
+        return {}
+    return params_mod.for_notebook(parameters, params_mod.declared(nb))
+
+
 class ChapterFailed(Exception):
     """A chapter raised while executing; its notebook was left as it was."""
+
+
+class CellTimeout(ChapterFailed):
+    """A cell ran longer than ``limits.cell_timeout()``."""
 
 
 def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None) -> list[str]:
@@ -249,16 +262,25 @@ def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None)
     Raises papermill's ``PapermillExecutionError`` when a cell fails."""
     import papermill
 
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     log = out.with_name(out.name + ".reads")
     log.write_text("")
     previous = os.environ.get(store_mod.READS_LOG_ENV)
     os.environ[store_mod.READS_LOG_ENV] = str(log)
+    timeout = limits.cell_timeout()
     try:
         papermill.execute_notebook(
             str(nb_path), str(out), parameters=dict(parameters) if parameters else None,
             cwd=str(nb_path.parent), kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
             request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
+            execution_timeout=timeout, start_timeout=min(timeout, 120),
         )
+    except CellTimeoutError:
+        raise CellTimeout(f"{nb_path.name}: a cell ran longer than the limit of {timeout:g} s "
+                          f"({limits.CELL_TIMEOUT_ENV}); it was stopped") from None
+    except DeadKernelError:
+        raise ChapterFailed(f"{nb_path.name}: the kernel died while running it (out of memory?)") from None
     finally:
         if previous is None:
             os.environ.pop(store_mod.READS_LOG_ENV, None)
@@ -295,8 +317,10 @@ def run_stale(
     root: Path = ROOT,
     force: bool = False,
     echo: Callable[[str], None] = print,
+    after_each: Callable[[int], None] | None = None,
 ) -> list[Path]:
-    """Execute every stale chapter (papermill), record the new state, return what ran."""
+    """Execute every stale chapter (papermill), record the new state, return what ran. Each chapter
+    receives the ``parameters`` its parameters cell declares (``chapter_parameters``)."""
     state = load_state(root / "chapters" / STATE_FILE.name)
     plans = plan(store_path, parameters, root=root, state=state, force=force)
     stale = [p for p in plans if p.stale]
@@ -307,8 +331,8 @@ def run_stale(
     for i, p in enumerate(stale, 1):
         rel = p.notebook.relative_to(root).as_posix()
         echo(f"[{i}/{len(stale)}] executing {rel} ({p.reason}) ...")
-        nb, read, seconds = execute(p.notebook, store_path, parameters)
-        params = dict(parameters or {})
+        params = chapter_parameters(p.notebook, parameters)
+        nb, read, seconds = execute(p.notebook, store_path, params)
         read_hashes = dependency_hashes(store_path, read, tables)
         src = source_hash(nb)
         write_notebook(nb, p.notebook)
@@ -323,6 +347,8 @@ def run_stale(
         save_state(state, root / "chapters" / STATE_FILE.name)
         echo(f"[{i}/{len(stale)}] {rel} done in {seconds:.1f} s; read {describe_reads(read)}")
         ran.append(p.notebook)
+        if after_each is not None:
+            after_each(i)
     write_status_page(state, root)
     return ran
 
@@ -365,61 +391,64 @@ def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+HTML_SOURCES = ("_config.yml", "_toc.yml", "intro.md", "_static", "_ext")
+"""What the HTML build reads besides the chapters and the bibliography (copied into the staged book)."""
+
+
 def html_inputs_hash(root: Path = ROOT) -> str:
-    """Hash of everything the HTML build reads."""
+    """Hash of everything the HTML build of the book in ``root`` reads (the same for the book and for
+    its staged copy, so a build can be skipped when nothing it reads has changed)."""
     h = hashlib.sha256()
     paths = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
              *sorted((root / "_ext").glob("*.py")), root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
-             *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith(".")),
-             root / "analysis" / "__init__.py"]
+             *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith("."))]
     for p in paths:
         if p.is_file():
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
+    h.update(b"analysis/__init__.py" + (ROOT_OF_CODE / "analysis" / "__init__.py").read_bytes())
     return h.hexdigest()
 
 
-def build_html(root: Path = ROOT, *, echo: Callable[[str], None] = print, force: bool = False) -> bool:
-    """Vendor the chart scripts, build the HTML with zero warnings, export the figures, swap it in.
+class HtmlFailed(RuntimeError):
+    """The HTML build failed, warned, or ran past its time limit."""
 
-    The build runs in a staging folder (``_build/.stage``, which keeps Sphinx's cache between builds);
-    only a complete, warning-free build with its figure files replaces ``_build/html``, so an
-    interrupted or failed build leaves the previous book in place. Skipped when nothing the build
-    reads has changed since the last successful build. Returns whether a build ran.
-    """
+
+def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None] = print) -> None:
+    """Build the HTML of the book in ``src`` with zero warnings into ``out`` (which must not exist),
+    with its figure files, using ``cache`` for Sphinx's state between builds.
+
+    ``src`` is the staged book (``analysis.workflow``), so a failed or interrupted build changes
+    nothing the reader sees. The build runs in its own process group and is stopped, with everything
+    it started, when it passes ``limits.html_timeout()``."""
+    import signal
+
     from analysis import bibliography, figures
 
-    figures.write_vega_bundle(root / "_static")
-    bibliography.write_bib(root / "data" / store_mod.STORE_NAME, root / BIB_DIR / bibliography.BIB_NAME)
-    html_dir = root / "_build" / "html"
-    stamp = root / "_build" / ".html-inputs"
-    digest = html_inputs_hash(root)
-    if not force and html_dir.is_dir() and stamp.exists() and stamp.read_text() == digest:
-        echo("html: up to date, not rebuilt")
-        return False
-    stage = root / "_build" / ".stage"
-    staged_html = stage / "_build" / "html"
+    figures.write_vega_bundle(src / "_static")
+    bibliography.write_bib(src / "data" / store_mod.STORE_NAME, src / BIB_DIR / bibliography.BIB_NAME)
+    timeout = limits.html_timeout()
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(root), "--path-output", str(stage), "-W", "-n", "--keep-going", "--quiet"]
+    cmd = [str(exe), "build", str(src), "--path-output", str(cache), "-W", "-n", "--keep-going", "--quiet"]
     echo("html: jupyter-book build -W -n --keep-going")
-    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    output = (done.stdout + done.stderr).strip()
-    if done.returncode != 0:
-        stamp.unlink(missing_ok=True)
-        raise RuntimeError("jupyter-book build failed:\n" + output[-6000:])
-    figures.export_figures(chapter_notebooks(root), staged_html / figures.FIGURES_DIR)
-    incoming = root / "_build" / ".html-new"
-    retired = root / "_build" / ".html-old"
-    for leftover in (incoming, retired):
-        shutil.rmtree(leftover, ignore_errors=True)
-    shutil.copytree(staged_html, incoming)
-    if html_dir.exists():
-        os.replace(html_dir, retired)
-    os.replace(incoming, html_dir)
-    shutil.rmtree(retired, ignore_errors=True)
-    stamp.write_text(digest)
-    echo(f"html: built into {html_dir.relative_to(root)}")
-    return True
+    proc = subprocess.Popen(cmd, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise HtmlFailed(f"the HTML build ran longer than the limit of {timeout:g} s "
+                         f"({limits.HTML_TIMEOUT_ENV}) and was stopped") from None
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise HtmlFailed("jupyter-book build failed:\n" + output.strip()[-6000:])
+    built = cache / "_build" / "html"
+    figures.export_figures(chapter_notebooks(src), built / figures.FIGURES_DIR)
+    shutil.copytree(built, out)
 
 
 def clean_html(root: Path = ROOT) -> None:

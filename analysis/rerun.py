@@ -1,4 +1,4 @@
-"""Rerun the book with new data: merge, validate, swap the store, execute what changed, report.
+"""Rerun the book with new data: merge by key, then the one build sequence, then report what changed.
 
 ``rerun(root, incoming)`` takes a folder of table files named as in ``data/`` (``chips.csv``,
 ``prices.csv``, ...). Each file's rows are merged into the table of the same name by its primary key:
@@ -6,20 +6,14 @@ a row whose key exists replaces it, a new key is added. A file named ``<table>.r
 the whole table instead. A file is checked against the sidecar beside it in the incoming folder, or
 else the one in ``data/``.
 
-The steps, in an order chosen so that an interruption at any point leaves a usable store and book:
-
-1. **Lock** (``.build.lock`` at the root): a second build or rerun stops at once with a clear message.
-2. **Validate everything first**, in a staging copy of ``data/`` with the merged files. Every problem is
-   reported at once, with the file, line and column of the *incoming* file where the row came from.
-   Nothing in ``data/``, the store or the book has been touched when validation fails.
-3. **Build the new store** into a temporary file, then write the merged CSVs into ``data/`` (each file
-   renamed into place) and rename the new store over the old one.
-4. **Execute the stale chapters** (``analysis.pipeline``): only those whose notebook, parameters or
-   tables read have changed; each notebook is replaced only when its run succeeds.
-5. **Build the HTML** into a staging folder and swap it in (``pipeline.build_html``).
-6. **Report** which tables changed (rows added, updated, removed), which chapters re-ran, and the glued
-   headline numbers that moved, before and after; printed and kept as the book page
-   ``chapters/appendix-changes.md`` ("What changed in this edition").
+The merge (``merge_with_origins``) writes the merged tables into the staging copy of ``data/`` and
+validates them there, reporting every problem with the file, line and column of the *incoming* file
+the row came from. Everything after that -- the store, the stale chapters, the HTML and putting the
+new edition in place -- is ``analysis.workflow``: one transaction shared with ``build`` and
+``store``, which changes nothing the reader sees unless every step succeeded. The report says which
+tables changed (rows added, updated, removed), which chapters re-ran, and the glued headline numbers
+that moved, before and after; it is printed and kept as the book page ``chapters/appendix-changes.md``
+("What changed in this edition").
 """
 
 from __future__ import annotations
@@ -27,48 +21,29 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pandas as pd
-from filelock import FileLock, Timeout
 
-from analysis import analyses, pipeline, store
+from analysis import store
+from analysis.lock import LOCK_NAME, BuildLock, BuildLocked
 from analysis.schema import SIDECAR_SUFFIX, SchemaError, load_schema
 
-LOCK_NAME = ".build.lock"
+__all__ = ["LOCK_NAME", "BuildLocked", "acquire", "merge", "merge_with_origins", "rerun", "relocate"]
 REPLACE_SUFFIX = store.REPLACE_SUFFIX
 CHANGES_PAGE = "appendix-changes.md"
 GLUE_KEY = "scrapbook"
 GLUE_PLAIN = "application/papermill.record/text/plain"
 
 
-class BuildLocked(Exception):
-    """Another build or rerun holds the lock."""
-
-
-def lock(root: Path) -> FileLock:
-    """The book's build lock; acquire with ``with lock(root):`` (fails at once if held)."""
-    return FileLock(str(root / LOCK_NAME), timeout=0)
-
-
-def acquire(root: Path) -> FileLock:
-    """Take the build lock or raise ``BuildLocked`` with a message for the user."""
-    held = lock(root)
-    try:
-        held.acquire()
-    except Timeout:
-        raise BuildLocked(
-            "another build or rerun of this book is running (lock file .build.lock); "
-            "wait for it to finish and try again"
-        ) from None
-    return held
+def acquire(root: Path, command: str = "build") -> BuildLock:
+    """Take the build lock (``analysis.lock``) or raise ``BuildLocked`` naming the holder's PID."""
+    return BuildLock(root, command).acquire()
 
 
 @dataclass
@@ -234,10 +209,27 @@ def merge(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_chang
 
     Problems in merged rows are reported against the incoming file and line they came from.
     """
-    shutil.copytree(data_dir, staging, ignore=shutil.ignore_patterns("*.duckdb*", ".*"))
+    changes, problems, _, _ = merge_with_origins(data_dir, incoming, staging,
+                                                 allow_contract_change=allow_contract_change)
+    return changes, problems
+
+
+Origins = dict[str, Any]
+
+
+def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_change: bool = False,
+                       ) -> tuple[list[TableChange], list[store.Problem], Origins, dict[str, store.LoadedTable]]:
+    """``merge``, also returning where each staged line and file came from (for ``relocate``) and the
+    validated tables of the staging folder (empty when there are problems)."""
+    from analysis.workflow import copy_data_folder, data_folder_problems
+
+    problems = data_folder_problems(data_dir)
+    if problems:
+        return [], problems, {}, {}
+    copy_data_folder(data_dir, staging)
     tables, problems = incoming_tables(data_dir, incoming, allow_contract_change=allow_contract_change)
     changes: list[TableChange] = []
-    origins: dict[str, dict[int, tuple[str, int]]] = {}
+    origins: Origins = {"files": {}}
     for name, (path, sidecar, replace) in tables.items():
         try:
             schema = load_schema(sidecar)
@@ -274,28 +266,43 @@ def merge(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_chang
             line += record.count("\n") or 1
         if sidecar.parent == incoming:
             shutil.copy(sidecar, staging / sidecar.name)
+            origins["files"][sidecar.name] = str(sidecar)
+        if change.changed or replace:
+            origins["files"][f"{name}.csv"] = str(path)
         origins[name] = by_line
         changes.append(change)
     if problems:
-        return changes, problems
+        return changes, problems, origins, {}
     try:
-        store.validate(staging)
+        validated = store.validate(staging)
     except store.ValidationError as exc:
         for p in exc.problems:
-            problems.append(_relocate(p, staging, origins))
-    return changes, problems
+            problems.append(relocate(p, staging, origins, data_dir))
+        return changes, problems, origins, {}
+    return changes, problems, origins, validated
 
 
-def _relocate(problem: store.Problem, staging: Path, origins: Mapping[str, Mapping[int, tuple[str, int]]]) -> store.Problem:
-    name = Path(problem.file).name
+def relocate(problem: store.Problem, staging: Path, origins: Mapping[str, Any], data_dir: Path | None = None,
+             ) -> store.Problem:
+    """``problem`` found in the staging copy, named as the user knows it: a merged row's incoming file and
+    line, a contract's incoming file, or else the file of ``data/`` it is a copy of."""
+    path = Path(problem.file)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    try:
+        rel = path.resolve().relative_to(staging.resolve())
+    except ValueError:
+        return problem
+    name = rel.as_posix()
     table = name[:-4] if name.endswith(".csv") else None
-    if table in origins and problem.line in origins[table]:
-        file, line = origins[table][problem.line]
+    by_line = origins.get(table) if table is not None else None
+    if by_line and problem.line in by_line:
+        file, line = by_line[problem.line]
         return store.Problem(file, line, problem.column, problem.message)
-    if Path(problem.file).is_absolute() and Path(problem.file).is_relative_to(staging):
-        return store.Problem(f"data/{Path(problem.file).relative_to(staging)}", problem.line, problem.column,
-                             problem.message)
-    return problem
+    if name in origins.get("files", {}) and (problem.line is None or not name.endswith(".csv")):
+        return store.Problem(origins["files"][name], problem.line, problem.column, problem.message)
+    target = (data_dir / name) if data_dir is not None else Path("data") / name
+    return store.Problem(store._label(target), problem.line, problem.column, problem.message)
 
 
 def glued_values(notebook: Path) -> dict[str, str]:
@@ -340,51 +347,20 @@ def write_changes_page(report: RerunReport | None, root: Path) -> Path:
     return path
 
 
-def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | None = None,
+def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | Sequence[str] | None = None,
           echo: Callable[[str], None] = print, html: bool = True,
           allow_contract_change: bool = False) -> RerunReport:
-    """Merge ``incoming`` into ``root/data`` and rebuild what changed; see the module docstring."""
-    data_dir = root / "data"
-    store_path = data_dir / store.STORE_NAME
-    with tempfile.TemporaryDirectory(prefix="rerun-") as tmp:
-        staging = Path(tmp) / "data"
-        changes, problems = merge(data_dir, incoming, staging, allow_contract_change=allow_contract_change)
-        if problems:
-            raise store.ValidationError(problems)
-        for sidecar in sorted(incoming.glob(f"*{SIDECAR_SUFFIX}")):
-            diff = contract_diff(data_dir / sidecar.name, sidecar)
-            if diff and (data_dir / sidecar.name).exists():
-                echo(f"contract changed (--allow-contract-change):\n{diff}")
-        tables = store.validate(staging)
-        new_store = Path(tmp) / store.STORE_NAME
-        store.build(tables, new_store, extend=lambda p: analyses.extend_store(root, p, echo=echo),
-                    digest=store.inputs_digest(tables, analyses.inputs_bytes(root)))
-        for change in changes:
-            for suffix in (".csv", SIDECAR_SUFFIX):
-                src = staging / f"{change.table}{suffix}"
-                dst = data_dir / src.name
-                if src.exists() and (not dst.exists() or dst.read_bytes() != src.read_bytes()):
-                    part = dst.with_name(f".{dst.name}.part")
-                    shutil.copy(src, part)
-                    os.replace(part, dst)
-        part = store_path.with_name(f".{store_path.name}.part")
-        shutil.copy(new_store, part)
-        os.replace(part, store_path)
-    echo(f"store: rebuilt with {sum(c.changed for c in changes)} changed table(s)")
-    before = {nb.stem: glued_values(nb) for nb in pipeline.chapter_notebooks(root)}
-    ran = pipeline.run_stale(store_path, parameters, root=root, echo=echo)
-    moved = []
-    for nb in ran:
-        after = glued_values(nb)
-        for name in sorted(set(before.get(nb.stem, {})) | set(after)):
-            old, new = before.get(nb.stem, {}).get(name), after.get(name)
-            if old != new:
-                moved.append({"chapter": nb.stem, "name": name, "before": old or "–", "after": new or "–"})
-    report = RerunReport(changes, [p.stem for p in ran], moved, dict(parameters or {}))
-    write_changes_page(report, root)
-    if html:
-        pipeline.build_html(root, echo=echo)
-    return report
+    """Merge ``incoming`` into ``root/data`` and rebuild what changed, as one transaction
+    (``analysis.workflow``); ``parameters`` are ``NAME=VALUE`` pairs (or a mapping of them)."""
+    from analysis import workflow
+
+    if isinstance(parameters, Mapping):
+        pairs = [f"{k}={v}" for k, v in parameters.items()]
+    else:
+        pairs = list(parameters or [])
+    outcome = workflow.run(root, "rerun", incoming=incoming, param_pairs=pairs, html=html,
+                           allow_contract_change=allow_contract_change, echo=echo)
+    return outcome.report
 
 
 def report_json(report: RerunReport) -> str:

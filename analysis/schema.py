@@ -31,6 +31,8 @@ SHORT = {"type": "string", "minLength": 1, "maxLength": 300}
 UNIT = {"type": ["string", "null"], "maxLength": 100}
 SCALAR = {"type": ["string", "number", "boolean"], "maxLength": 300}
 BOUND = {"type": ["number", "string"], "maxLength": 10}
+MAX_ROWS = 1_000_000
+MAX_FIELD_CHARS = 10_000
 CONTRACT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "A table's contract (<table>.meta.yml)",
@@ -49,6 +51,13 @@ CONTRACT_SCHEMA: dict[str, Any] = {
         },
         "primary_key": {"type": "array", "minItems": 1, "maxItems": 8, "uniqueItems": True,
                         "items": {"type": "string", "pattern": IDENTIFIER}},
+        "max_rows": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
+        "must_include": {
+            "type": "object", "minProperties": 1, "maxProperties": 20,
+            "propertyNames": {"pattern": IDENTIFIER},
+            "additionalProperties": {"type": "array", "minItems": 1, "maxItems": 100, "uniqueItems": True,
+                                     "items": SCALAR},
+        },
         "columns": {
             "type": "array", "minItems": 1, "maxItems": 200,
             "items": {
@@ -65,6 +74,9 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                     "allowed": {"type": "array", "minItems": 1, "maxItems": 1000, "items": SCALAR},
                     "min": BOUND,
                     "max": BOUND,
+                    "exclusive_minimum": BOUND,
+                    "exclusive_maximum": BOUND,
+                    "max_length": {"type": "integer", "minimum": 1, "maximum": MAX_FIELD_CHARS},
                     "references": {"type": "string", "maxLength": 127,
                                    "pattern": r"^[a-z][a-z0-9_]{0,62}\.[a-z][a-z0-9_]{0,62}$"},
                 },
@@ -93,6 +105,9 @@ class Column:
     min: float | dt.date | None = None
     max: float | dt.date | None = None
     references: tuple[str, str] | None = None
+    exclusive_minimum: float | dt.date | None = None
+    exclusive_maximum: float | dt.date | None = None
+    max_length: int = MAX_FIELD_CHARS
 
     @property
     def sql_type(self) -> str:
@@ -129,6 +144,8 @@ class TableSchema:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     path: Path = field(compare=False)
+    max_rows: int = MAX_ROWS
+    must_include: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -171,7 +188,7 @@ def _column(raw: Any, where: str) -> Column:
         raise SchemaError(f"{where}: a description is required")
     unknown = set(raw) - {
         "name", "type", "unit", "description", "required", "pattern", "allowed", "min", "max",
-        "references",
+        "references", "exclusive_minimum", "exclusive_maximum", "max_length",
     }
     if unknown:
         raise SchemaError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -190,6 +207,8 @@ def _column(raw: Any, where: str) -> Column:
             raise SchemaError(f"{where}: references must read table.column, not {references!r}")
         ref = (parts[0], parts[1])
     unit = raw.get("unit")
+    if raw.get("max_length") is not None and ctype not in ("string", "list"):
+        raise SchemaError(f"{where}: max_length applies to string and list columns only")
     return Column(
         name=name,
         type=ctype,
@@ -201,6 +220,9 @@ def _column(raw: Any, where: str) -> Column:
         min=_as_bound(raw.get("min"), ctype, where),
         max=_as_bound(raw.get("max"), ctype, where),
         references=ref,
+        exclusive_minimum=_as_bound(raw.get("exclusive_minimum"), ctype, where),
+        exclusive_maximum=_as_bound(raw.get("exclusive_maximum"), ctype, where),
+        max_length=int(raw.get("max_length") or MAX_FIELD_CHARS),
     )
 
 
@@ -254,6 +276,11 @@ def load_schema(path: Path) -> TableSchema:
             raise SchemaError(f"{where}: primary_key column {k!r} is not declared")
     if name != SOURCES_TABLE and SOURCE_COLUMN not in names:
         raise SchemaError(f"{where}: every table needs a {SOURCE_COLUMN!r} column")
+    must_include = []
+    for column, values in (raw.get("must_include") or {}).items():
+        if column not in names:
+            raise SchemaError(f"{where}: must_include names the undeclared column {column!r}")
+        must_include.append((column, tuple(str(v) for v in values)))
     return TableSchema(
         name=name,
         title=str(raw.get("title") or name),
@@ -262,6 +289,8 @@ def load_schema(path: Path) -> TableSchema:
         primary_key=tuple(key),
         columns=columns,
         path=path,
+        max_rows=int(raw.get("max_rows") or MAX_ROWS),
+        must_include=tuple(must_include),
     )
 
 

@@ -27,6 +27,8 @@ import pandas as pd
 
 from analysis.schema import (
     LIST_SEPARATOR,
+    MAX_FIELD_CHARS,
+    MAX_ROWS,
     SIDECAR_SUFFIX,
     SOURCE_COLUMN,
     SOURCES_TABLE,
@@ -149,6 +151,11 @@ def _structure(text: str, label: str, schema: TableSchema) -> tuple[list[str], n
                 starts.append(-1)
                 continue
             starts.append(start)
+            if len(starts) > schema.max_rows:
+                problems.append(Problem(label, start, None,
+                                        f"the table has more than {schema.max_rows} rows, the most its contract "
+                                        f"allows (max_rows, at most {MAX_ROWS} for any table)"))
+                break
             if len(row) != width:
                 ragged += 1
                 if ragged <= MAX_REPORTS_PER_CHECK:
@@ -207,6 +214,12 @@ def _check_column(
     frame: pd.DataFrame, col: Column, label: str, lines: np.ndarray, problems: list[Problem]
 ) -> None:
     values = frame[col.name]
+    lengths = values.str.len().to_numpy()
+    too_long = lengths > col.max_length
+    if too_long.any():
+        _report(problems, label, lines, too_long, col.name,
+                lambda i: f"the value has {int(lengths[i])} characters; at most {col.max_length} are allowed")
+        return
     present = (values != "").to_numpy()
     if col.required:
         _report(problems, label, lines, ~present, col.name, lambda i: "empty, but the column is required")
@@ -229,7 +242,9 @@ def _check_column(
         return
     if col.type in ("number", "integer", "date"):
         arr = typed.to_numpy()
-        for bound, op, word in ((col.min, np.less, "at least"), (col.max, np.greater, "at most")):
+        for bound, op, word in ((col.min, np.less, "at least"), (col.max, np.greater, "at most"),
+                                (col.exclusive_minimum, np.less_equal, "more than"),
+                                (col.exclusive_maximum, np.greater_equal, "less than")):
             if bound is None:
                 continue
             b = np.datetime64(bound) if col.type == "date" else bound
@@ -309,6 +324,13 @@ def load_table(schema: TableSchema, csv_path: Path) -> tuple[LoadedTable | None,
     dup = frame.duplicated(subset=key, keep="first").to_numpy()
     _report(problems, label, lines, dup, ",".join(key),
             lambda i: "duplicate key " + "/".join(repr(frame[k].iat[i]) for k in key))
+    for column, wanted in schema.must_include:
+        present = set(frame[column])
+        for value in wanted:
+            if value not in present:
+                problems.append(Problem(label, None, column,
+                                        f"no row has {column} {value!r}; the contract requires at least one "
+                                        "(must_include: the chapters read these rows)"))
     digest = hashlib.sha256(raw + schema.path.read_bytes()).hexdigest()
     return LoadedTable(schema, frame, lines, csv_path, digest, label), problems
 
@@ -503,6 +525,12 @@ def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataF
                 checks.append(f">= {c.min}")
             if c.max is not None:
                 checks.append(f"<= {c.max}")
+            if c.exclusive_minimum is not None:
+                checks.append(f"> {c.exclusive_minimum}")
+            if c.exclusive_maximum is not None:
+                checks.append(f"< {c.exclusive_maximum}")
+            if c.max_length != MAX_FIELD_CHARS:
+                checks.append(f"at most {c.max_length} characters")
             if c.allowed is not None:
                 checks.append("one of " + ", ".join(map(str, c.allowed)))
             if c.pattern is not None:

@@ -14,9 +14,7 @@ from pathlib import Path
 import duckdb
 import nbformat
 import pytest
-from filelock import FileLock
-
-from analysis import pipeline, rerun, store
+from analysis import pipeline, rerun, store, workflow
 from tests.conftest import ROOT, WIDGETS_CSV
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "analyses", "data", "intro.md"]
@@ -121,11 +119,22 @@ def test_replace_marker_replaces_the_whole_table(small_root: Path, tmp_path: Pat
 
 def test_a_second_rerun_is_refused_while_one_runs(small_root: Path, tmp_path: Path) -> None:
     folder = _incoming(tmp_path, "widgets.csv", f"{HEADER}\ngamma,asic,1.5,,2025-01-01,int8,spec-b,\n")
-    with FileLock(str(small_root / rerun.LOCK_NAME), timeout=0):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from analysis.lock import BuildLock\nBuildLock(Path(sys.argv[1]), 'rerun').acquire()\n"
+                               "print('held', flush=True)\ntime.sleep(60)", str(small_root)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = _tree_digest(small_root / "data")
         done = _cli("rerun", "--root", str(small_root), "--data", str(folder), "--no-html", cwd=small_root)
+    finally:
+        holder.kill()
+        holder.wait()
     assert done.returncode == 3
     assert "another build or rerun of this book is running" in done.stderr
+    assert f"PID {holder.pid} (running)" in done.stderr
     assert "Traceback" not in done.stderr
+    assert _tree_digest(small_root / "data") == before
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +206,6 @@ def test_killing_a_rerun_leaves_store_and_book_usable(book_copy: Path, tmp_path:
             assert (book_copy / page).is_file(), f"{page} missing after a kill at {delay} s"
         for nb in pipeline.chapter_notebooks(book_copy):
             nbformat.read(nb, as_version=4)
-        (book_copy / rerun.LOCK_NAME).unlink(missing_ok=True)
     done = _cli("rerun", "--root", str(book_copy), "--data", str(folder), "--no-html", cwd=book_copy)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -231,7 +239,7 @@ def test_markup_in_data_stays_text_in_the_built_pages(book_copy: Path) -> None:
 
     if "markup-test" not in (book_copy / "data" / "events.csv").read_text():
         pytest.skip("runs after test_markup_in_data_stays_text_in_every_output")
-    pipeline.build_html(book_copy, echo=lambda s: None)
+    workflow.run(book_copy, "build", echo=lambda s: None)
     html = book_copy / "_build" / "html"
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
