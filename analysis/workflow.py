@@ -360,6 +360,11 @@ def recover(root: Path, echo: Callable[[str], None] = print) -> str | None:
                      "as they are, and rebuilding what is stale")
             _finish(root, swaps)
             done = f"completed the new edition an interrupted run had built ({names})"
+    for legacy in ("_build/.html-new", "_build/.html-old", "_build/.html-inputs"):  # earlier versions' swap
+        if (root / legacy).is_dir():
+            shutil.rmtree(root / legacy, ignore_errors=True)
+        elif (root / legacy).exists():
+            (root / legacy).unlink()
     for leftover in (root / NEXT, root / JOURNAL.with_name(JOURNAL.name + ".tmp")):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)

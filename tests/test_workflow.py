@@ -282,13 +282,24 @@ BAD_PARAMS = {
 @pytest.mark.parametrize("pair", sorted(BAD_PARAMS))
 def test_a_bad_parameter_is_refused_before_anything_runs(pair: str, small: Path) -> None:
     before = book_state(small)
-    done = cli("build", "--force", "--param", pair, root=small)
-    assert done.returncode == 2, done.stderr
-    assert BAD_PARAMS[pair] in done.stderr, done.stderr
-    assert "check step failed" in done.stderr and "executing" not in done.stdout
-    _no_traceback(done)
+    said: list[str] = []
+    with pytest.raises(workflow.BuildFailed) as info:
+        workflow.run(small, "build", param_pairs=[pair], force=True, echo=said.append)
+    assert info.value.step == "check" and info.value.code == 2
+    assert BAD_PARAMS[pair] in info.value.message, info.value.message
+    assert not any("executing" in line for line in said)
     unchanged(small, before)
     assert not (small / "pwned").exists() and not (small / "chapters" / "pwned").exists()
+
+
+def test_the_command_line_refuses_a_parameter_with_one_message(small: Path) -> None:
+    before = book_state(small)
+    done = cli("build", "--force", "--param", "as_of=2024-13-99", root=small)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: check step failed: parameter as_of='2024-13-99' is refused")
+    assert "nothing was changed" in done.stderr and "executing" not in done.stdout
+    _no_traceback(done)
+    unchanged(small, before)
 
 
 def test_parameter_values_are_typed_and_ranged() -> None:
@@ -498,11 +509,21 @@ def test_the_html_build_is_stopped_at_its_time_limit(small: Path, tmp_path: Path
     unchanged(small, before)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan"])
-def test_a_time_limit_must_be_a_number_of_seconds(value: str, small: Path) -> None:
-    done = cli("build", root=small, env={"INFERENCE_BOOK_CELL_TIMEOUT": value})
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan", "1e9"])
+def test_a_time_limit_must_be_a_number_of_seconds(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import limits
+
+    monkeypatch.setenv(limits.CELL_TIMEOUT_ENV, value)
+    monkeypatch.setenv(limits.HTML_TIMEOUT_ENV, value)
+    for read, env in ((limits.cell_timeout, limits.CELL_TIMEOUT_ENV), (limits.html_timeout, limits.HTML_TIMEOUT_ENV)):
+        with pytest.raises(limits.LimitError, match=re.escape(f"{env}={value!r}: expected a number of seconds")):
+            read()
+
+
+def test_a_bad_time_limit_stops_a_build_at_check(small: Path) -> None:
+    done = cli("build", root=small, env={"INFERENCE_BOOK_HTML_TIMEOUT": "soon"})
     assert done.returncode == 2
-    assert f"INFERENCE_BOOK_CELL_TIMEOUT={value!r}: expected a number of seconds" in done.stderr
+    assert "check step failed: INFERENCE_BOOK_HTML_TIMEOUT='soon': expected a number of seconds" in done.stderr
 
 
 def _symlink_dev_zero(d: Path) -> None:
