@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PARAMS ?=
+# Not exported as themselves: make would expand them (running any $(shell ...) in them) to export.
+unexport PARAMS DATA
 DATA ?=
 
 .PHONY: book store test bench serve rerun pdf clean
@@ -19,11 +21,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 ## book: validate data/, build the store, execute stale chapters, build _build/html
 book: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
 book: $(INSTALLED)
-	$(PY) -m analysis build
+	$(PY) -m analysis build --root .
 
 ## store: validate data/ and build data/inference.duckdb (with the derived tables) only
 store: $(INSTALLED)
-	$(PY) -m analysis store
+	$(PY) -m analysis store --root .
 
 ## test: the whole suite (unit, data, nbval, browser) against a built book
 test: book
@@ -33,7 +35,7 @@ test: book
 rerun: export INFERENCE_BOOK_DATA = $(value DATA)
 rerun: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
 rerun: $(INSTALLED)
-	$(PY) -m analysis rerun
+	$(PY) -m analysis rerun --root .
 
 ## bench: the benchmark suite (not part of make test)
 bench: book
@@ -45,7 +47,7 @@ serve: book
 
 ## pdf: the whole book as one PDF (_build/pdf/), printed by headless Chromium
 pdf: book
-	$(PY) -m analysis pdf
+	$(PY) -m analysis pdf --root .
 
 clean:
 	rm -rf _build data/inference.duckdb

@@ -61,6 +61,16 @@ def build_singlehtml(root: Path) -> Path:
     return stage / "_build" / "singlehtml"
 
 
+def start_page(folder: Path) -> str:
+    """The page holding the book: Jupyter Book's ``index.html`` only redirects to the root document
+    (``<meta http-equiv="Refresh" ...>``), and printing it could race the redirect and print one page."""
+    import re
+
+    text = (folder / "index.html").read_text(encoding="utf-8", errors="replace")
+    found = re.search(r'http-equiv="Refresh"\s+content="0;\s*url=([A-Za-z0-9_./-]+\.html)"', text)
+    return found.group(1) if found and (folder / found.group(1)).is_file() else "index.html"
+
+
 def print_pdf(folder: Path, out: Path) -> Path:
     """Print ``folder/index.html`` to ``out`` once every chart on it is drawn."""
     from playwright.sync_api import sync_playwright
@@ -85,7 +95,7 @@ def print_pdf(folder: Path, out: Path) -> Path:
             context.route("**/*", route)
             page = context.new_page()
             page.emulate_media(media="print")
-            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", wait_until="load")
+            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/{start_page(folder)}", wait_until="load")
             page.wait_for_function(
                 f"""() => [...document.querySelectorAll("{CHART_SELECTOR}")]
                        .every(d => d.querySelector('svg.marks, canvas.marks'))""",

@@ -236,7 +236,7 @@ def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_c
         except SchemaError as exc:
             problems.append(store.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1]))
             continue
-        loaded, found = store.load_table(schema, path)
+        loaded, found = store.load_table(schema, path, whole=False)
         if found:
             problems.extend(found)
             continue

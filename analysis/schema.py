@@ -2,7 +2,9 @@
 
 A sidecar ``<table>.meta.yml`` names the table, describes its origin (title, producer, URL, date
 accessed, licence, citation), its primary key, and every column: type, unit, description, whether
-it may be empty, and its checks (pattern, allowed values, bounds, reference to another table).
+it may be empty, and its checks (pattern, allowed values, inclusive and exclusive bounds, maximum
+length, reference to another table), and for the table a maximum number of rows (``max_rows``) and
+values that must appear (``must_include``).
 ``data/README.md`` documents the format; this module turns a sidecar into a typed ``TableSchema``
 and rejects a malformed sidecar with a message naming the file and the field.
 """

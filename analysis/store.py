@@ -298,8 +298,9 @@ def _report_bad_values(
         problems.append(Problem(label, None, column, f"... and {len(positions) - MAX_REPORTS_PER_CHECK} more values like these"))
 
 
-def load_table(schema: TableSchema, csv_path: Path) -> tuple[LoadedTable | None, list[Problem]]:
-    """Read one CSV and check it against its own schema (references are checked later)."""
+def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True) -> tuple[LoadedTable | None, list[Problem]]:
+    """Read one CSV and check it against its own schema (references are checked later). ``whole=False``
+    for rows to be merged into a table, which need not hold the rows ``must_include`` asks for."""
     label = _label(csv_path)
     if not csv_path.exists():
         return None, [Problem(label, None, None, f"missing: the sidecar {schema.path.name} has no CSV beside it")]
@@ -324,7 +325,7 @@ def load_table(schema: TableSchema, csv_path: Path) -> tuple[LoadedTable | None,
     dup = frame.duplicated(subset=key, keep="first").to_numpy()
     _report(problems, label, lines, dup, ",".join(key),
             lambda i: "duplicate key " + "/".join(repr(frame[k].iat[i]) for k in key))
-    for column, wanted in schema.must_include:
+    for column, wanted in schema.must_include if whole else ():
         present = set(frame[column])
         for value in wanted:
             if value not in present:

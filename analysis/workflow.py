@@ -360,6 +360,11 @@ def recover(root: Path, echo: Callable[[str], None] = print) -> str | None:
                      "as they are, and rebuilding what is stale")
             _finish(root, swaps)
             done = f"completed the new edition an interrupted run had built ({names})"
+    for legacy in ("_build/.html-new", "_build/.html-old", "_build/.html-inputs"):  # earlier versions' swap
+        if (root / legacy).is_dir():
+            shutil.rmtree(root / legacy, ignore_errors=True)
+        elif (root / legacy).exists():
+            (root / legacy).unlink()
     for leftover in (root / NEXT, root / JOURNAL.with_name(JOURNAL.name + ".tmp")):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -616,7 +621,21 @@ class _Run:
         self.echo("html: built into _build/html")
 
 
+def _copy_error(exc: shutil.Error, run: _Run) -> BuildFailed:
+    """``shutil.copytree`` gathers every file's error into one list: report the first, by its errno."""
+    found = [entry for entry in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [])
+             if isinstance(entry, tuple) and len(entry) == 3]
+    for code in (*DISK_ERRNOS, errno.EFBIG, *PERMISSION_ERRNOS):
+        for _, dst, why in found:
+            if f"[Errno {code}]" in str(why):
+                return _os_error(OSError(code, os.strerror(code), str(dst)), run)
+    first = str(found[0][2]) if found else str(exc)
+    return BuildFailed(run.step, run.unstage(first[:500]))
+
+
 def _os_error(exc: OSError, run: _Run) -> BuildFailed:
+    if isinstance(exc, shutil.Error):
+        return _copy_error(exc, run)
     where = run.unstage(str(exc.filename)) if exc.filename else str(run.root)
     if exc.errno in DISK_ERRNOS:
         need = space_needed(run.root, run.mode)

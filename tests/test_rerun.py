@@ -1,20 +1,21 @@
-"""Rerunning with new data: merge by key, validate first, re-execute only what changed, survive kills."""
+"""Rerunning with new data: merge by key, validate first, re-execute only what changed.
+
+Kills at every step of a rerun are tested in ``tests/test_workflow.py`` (the fault-injection matrix).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import duckdb
 import nbformat
 import pytest
-from analysis import pipeline, rerun, store, workflow
+
+from analysis import rerun, store, workflow
 from tests.conftest import ROOT, WIDGETS_CSV
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "analyses", "data", "intro.md"]
@@ -186,28 +187,6 @@ def test_new_chip_reaches_the_chapters_that_read_chips_and_only_those(book_copy:
     assert "mi325x" in (book_copy / "data" / "chips.csv").read_text()
     changes = (book_copy / "chapters" / rerun.CHANGES_PAGE).read_text()
     assert "| `chips` | 1 | 0 | 0 |" in changes
-
-
-def test_killing_a_rerun_leaves_store_and_book_usable(book_copy: Path, tmp_path: Path) -> None:
-    folder = _incoming(tmp_path, "prices.csv", (EXAMPLE / "prices.csv").read_text())
-    shutil.copy(EXAMPLE / "sources.csv", folder / "sources.csv")
-    pages = sorted(p.relative_to(book_copy) for p in (book_copy / "_build" / "html").rglob("*.html"))
-    for delay in (1.5, 5.0, 25.0):
-        proc = subprocess.Popen([sys.executable, "-m", "analysis", "rerun", "--root", str(book_copy),
-                                 "--data", str(folder)], cwd=book_copy,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        con = duckdb.connect(str(book_copy / "data" / store.STORE_NAME), read_only=True)
-        assert con.execute("SELECT count(*) FROM chips").fetchone()[0] > 0
-        con.close()
-        for page in pages:
-            assert (book_copy / page).is_file(), f"{page} missing after a kill at {delay} s"
-        for nb in pipeline.chapter_notebooks(book_copy):
-            nbformat.read(nb, as_version=4)
-    done = _cli("rerun", "--root", str(book_copy), "--data", str(folder), "--no-html", cwd=book_copy)
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 MARKUP = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
