@@ -39,7 +39,7 @@ rerun: $(INSTALLED)
 
 ## bench: the benchmark suite (not part of make test)
 bench: book
-	$(PY) -m analysis bench
+	$(PY) -m benchmarks
 
 ## serve: preview the built book on http://127.0.0.1:8000
 serve: book

@@ -22,10 +22,10 @@ from typing import Any
 
 import duckdb
 
-from analysis import store
-from analysis.safety import quote_ident
+from analysis.data import reader, store, validation
+from analysis.data.safety import quote_ident
 
-ROOT = store.DEFAULT_DATA_DIR.parent
+ROOT = validation.DEFAULT_DATA_DIR.parent
 EXIT_BAD_DATA = 2
 EXIT_BAD_INPUT = 2
 EXIT_LOCKED = 3
@@ -42,8 +42,8 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     try:
-        tables = store.validate(Path(args.data))
-    except store.ValidationError as exc:
+        tables = validation.validate(Path(args.data))
+    except validation.ValidationError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_BAD_DATA
     rows = sum(len(t.frame) for t in tables.values())
@@ -53,14 +53,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _transaction(mode: str, args: argparse.Namespace, **kw: Any) -> int:
     """Run ``analysis.workflow`` and turn its failures into one message and an exit status."""
-    from analysis import workflow
-    from analysis.lock import BuildLocked
+    from analysis.build import workflow
+    from analysis.build.lock import BuildLocked
 
     try:
         outcome = workflow.run(Path(args.root), mode, **kw)
     except BuildLocked as exc:
         return _fail(str(exc), EXIT_LOCKED)
-    except store.ValidationError as exc:
+    except validation.ValidationError as exc:
         print(exc.report().replace("the store was not changed", "nothing was changed"), file=sys.stderr)
         return EXIT_BAD_DATA
     except workflow.BuildFailed as exc:
@@ -72,7 +72,7 @@ def _transaction(mode: str, args: argparse.Namespace, **kw: Any) -> int:
 
 
 def _pairs(args: argparse.Namespace) -> list[str]:
-    from analysis.parameters import split_env
+    from analysis.build.parameters import split_env
 
     return [*split_env(os.environ.get(PARAMS_ENV, "")), *args.param]
 
@@ -80,7 +80,7 @@ def _pairs(args: argparse.Namespace) -> list[str]:
 def _cmd_store(args: argparse.Namespace) -> int:
     if args.data is None and args.store is None:
         return _transaction("store", args, force=args.force)
-    from analysis import analyses
+    from analysis.build import analyses, bookstore
 
     data_dir = Path(args.data) if args.data else Path(args.root) / "data"
     out = Path(args.store) if args.store else data_dir / store.STORE_NAME
@@ -88,9 +88,9 @@ def _cmd_store(args: argparse.Namespace) -> int:
         return _fail("to rebuild the book's own store run `python -m analysis store` without --data/--store "
                      "(it takes the build lock and replaces data/ as a whole)")
     try:
-        tables = store.validate(data_dir)
-        store.build(tables, out, extend=lambda p: analyses.extend_store(Path(args.root), p))
-    except store.ValidationError as exc:
+        tables = validation.validate(data_dir)
+        bookstore.build_tables(tables, out, root=Path(args.root))
+    except validation.ValidationError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_BAD_DATA
     except analyses.AnalysisFailed as exc:
@@ -116,19 +116,19 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
 
 
 def rerun_json(report: Any) -> str:
-    from analysis import rerun
+    from analysis.build import rerun
 
     return rerun.report_json(report)
 
 
-def _open(args: argparse.Namespace) -> store.StoreReader:
-    path = Path(args.store) if args.store else store.DEFAULT_DATA_DIR / store.STORE_NAME
+def _open(args: argparse.Namespace) -> reader.StoreReader:
+    path = Path(args.store) if args.store else validation.DEFAULT_DATA_DIR / store.STORE_NAME
     if not path.exists():
         raise ValueError(f"no store at {path}; build it with `make store`")
-    return store.open_store(path)
+    return reader.open_store(path)
 
 
-def _row(db: store.StoreReader, table: str, slug: str) -> dict[str, object]:
+def _row(db: reader.StoreReader, table: str, slug: str) -> dict[str, object]:
     frame = db.sql(f"SELECT * FROM {quote_ident(table)} WHERE slug = ?", [slug])
     if frame.empty:
         known = ", ".join(db.sql(f"SELECT slug FROM {quote_ident(table)} ORDER BY slug")["slug"])
@@ -189,8 +189,8 @@ def _iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
-def _roofline(args: argparse.Namespace, db: store.StoreReader) -> object:
-    from analysis import roofline
+def _roofline(args: argparse.Namespace, db: reader.StoreReader) -> object:
+    from analysis.models import roofline
 
     chip = _row(db, "chips", args.chip)
     model = _row(db, "models", args.model)
@@ -209,7 +209,7 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
-    from analysis import costs
+    from analysis.models import costs
 
     try:
         with _open(args) as db:
@@ -244,7 +244,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecasts(args: argparse.Namespace) -> int:
-    from analysis import forecasts
+    from analysis.rules import forecasts
 
     as_of = args.as_of or dt.date.today()
     try:
@@ -264,20 +264,8 @@ def _cmd_forecasts(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from analysis import bench
-
-    only = [name.strip() for item in args.only for name in item.split(",") if name.strip()]
-    try:
-        return bench.main(only, results=Path(args.results) if args.results else None,
-                          write_results=not args.no_write, store_rows=args.rows, sweep_scenarios=args.scenarios,
-                          keep=args.keep)
-    except (ValueError, RuntimeError) as exc:
-        return _fail(str(exc), 1)
-
-
 def _cmd_pdf(args: argparse.Namespace) -> int:
-    from analysis import publish
+    from analysis.build import publish
 
     try:
         path = publish.build_pdf(Path(args.root).resolve())
@@ -291,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check every data file against its sidecar")
-    p.add_argument("--data", default=str(store.DEFAULT_DATA_DIR), help="the data folder")
+    p.add_argument("--data", default=str(validation.DEFAULT_DATA_DIR), help="the data folder")
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser("store", help="validate data/ and build its store, with the derived tables (one transaction)")
     p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
@@ -351,17 +339,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
     store_option(p)
     p.set_defaults(func=_cmd_forecasts)
-    p = sub.add_parser("bench", help="time building, rebuilding, rerunning, the sweeps, a million-row store, the pages")
-    p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run only these measurements (repeatable or comma-separated): "
-                        "clean, floor, rebuild, rerun, sweep, store, pages")
-    p.add_argument("--results", default=None,
-                   help="folder for RESULTS.md and results.json (default: benchmarks/, written by a full run only)")
-    p.add_argument("--no-write", action="store_true", help="print the table, write no results")
-    p.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic price table (default 1e6)")
-    p.add_argument("--scenarios", type=int, default=1_000_000, help="scenarios per sweep (default 1e6)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary copy of the book")
-    p.set_defaults(func=_cmd_bench)
     return parser
 
 

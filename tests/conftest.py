@@ -91,3 +91,17 @@ def data_dir(tmp_path: Path) -> Path:
     (d / "widgets.meta.yml").write_text(WIDGETS_META, encoding="utf-8")
     (d / "widgets.csv").write_text(WIDGETS_CSV, encoding="utf-8")
     return d
+
+
+LAYER_MARKS = ("data", "build", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that needs the book's data and store (``data``), a build (``build``) or a browser
+    (``browser``) says so; every other test is a ``unit`` test, run by ``pytest -m unit`` on a fresh
+    clone without a built book. The recorded notebooks (nbval) need the built store."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.build)
+        elif not any(item.get_closest_marker(m) for m in LAYER_MARKS):
+            item.add_marker(pytest.mark.unit)

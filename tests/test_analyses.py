@@ -9,12 +9,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import analyses, pipeline, store
+from analysis.build import analyses, pipeline
+from analysis.data import reader, store, validation
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
 
 
 def test_derived_tables_are_in_the_store_and_catalogued() -> None:
-    with store.open_store(ROOT / "data" / store.STORE_NAME) as db:
+    with reader.open_store(ROOT / "data" / store.STORE_NAME) as db:
         grid = db.scalar("SELECT count(*) FROM derived_roofline_grid")
         costs = db.scalar("SELECT count(*) FROM derived_cost_scenarios")
         listed = set(db.sql("SELECT table_name FROM _tables")["table_name"])
@@ -39,7 +42,7 @@ def analysis_root(tmp_path: Path) -> Path:
 
 
 def test_runs_are_cached_until_their_inputs_change(analysis_root: Path) -> None:
-    tables = store.validate(analysis_root / "data")
+    tables = validation.validate(analysis_root / "data")
     target = analysis_root / "data" / store.STORE_NAME
     messages: list[str] = []
     store.build(tables, target, extend=lambda p: analyses.extend_store(analysis_root, p, echo=messages.append))
@@ -50,13 +53,13 @@ def test_runs_are_cached_until_their_inputs_change(analysis_root: Path) -> None:
     assert messages == []
     chips = analysis_root / "data" / "chips.csv"
     chips.write_text(chips.read_text().replace(",3.35,", ",3.36,", 1))
-    tables = store.validate(analysis_root / "data")
+    tables = validation.validate(analysis_root / "data")
     store.build(tables, target, extend=lambda p: analyses.extend_store(analysis_root, p, echo=messages.append))
     assert len(messages) == runs, "every analysis reads chips, so every run executes again"
 
 
 def test_a_failing_analysis_leaves_the_store_unchanged(analysis_root: Path) -> None:
-    tables = store.validate(analysis_root / "data")
+    tables = validation.validate(analysis_root / "data")
     target = analysis_root / "data" / store.STORE_NAME
     store.build(tables, target, extend=lambda p: analyses.extend_store(analysis_root, p, echo=lambda s: None))
     before = hashlib.sha256(target.read_bytes()).hexdigest()

@@ -8,81 +8,48 @@ A screenshot of each chapter is kept in ``test-artifacts/``.
 
 from __future__ import annotations
 
-import functools
 import json
-import http.server
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from analysis.build import offline, pipeline
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
 
 HTML = ROOT / "_build" / "html"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=MediaRouter,OptimizationHints",
-]
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.glob("**/*.html")
                if not p.relative_to(HTML).as_posix().startswith(("_", "figures/")))
-CHAPTERS = [p for p in PAGES if re.match(r"chapters/0\d-", p)]
+# the numbered chapters of _toc.yml, in book order (the appendices are checked as pages)
+CHAPTERS = [f.relative_to(ROOT).with_suffix(".html").as_posix() for f in pipeline.toc_files(ROOT)
+            if re.match(r"chapters/0\d-", f.relative_to(ROOT).as_posix())]
 CHART_TIMEOUT_MS = 20000
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     if not HTML.is_dir():
         pytest.fail("the book is not built: run `make book` first")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with offline.serve(HTML) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with offline.browser() as b:
         yield b
-        b.close()
 
 
 def open_page(browser: object, server: str, path: str, *, width: int = 1200) -> tuple[object, dict[str, list[str]]]:
     """Load ``path`` with every off-machine request blocked; return the page and what went wrong."""
-    problems: dict[str, list[str]] = {"offsite": [], "failed": [], "console": [], "pageerror": []}
-    context = browser.new_context(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
-
-    def route(r: object) -> None:
-        url = r.request.url  # type: ignore[attr-defined]
-        host = urlparse(url).hostname
-        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
-            r.continue_()  # type: ignore[attr-defined]
-        else:
-            problems["offsite"].append(url)
-            r.abort()  # type: ignore[attr-defined]
-
-    context.route("**/*", route)
+    problems: dict[str, list[str]] = {"offsite": []}
+    context = offline.offline_context(browser, problems["offsite"], viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))
-    page.on("requestfailed", lambda r: problems["failed"].append(r.url))
-    page.on("response", lambda r: problems["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    offline.watch(page, problems)
     page.goto(f"{server}/{path}", wait_until="load")
     return page, problems
 

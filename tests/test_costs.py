@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import costs
+from analysis.models import costs
 
 OWNED = {
     "capex_usd": 30_000.0,

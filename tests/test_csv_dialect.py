@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analysis.schema import load_schema
+from analysis.data.contracts import load_schema
 from tests.conftest import ROOT
 
 CSVS = sorted((ROOT / "data").glob("*.csv")) + sorted((ROOT / "examples").rglob("*.csv"))

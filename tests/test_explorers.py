@@ -12,32 +12,27 @@ is also run against a deliberately wrong formula, to show it can fail.
 from __future__ import annotations
 
 import copy
-import functools
-import http.server
 import json
 import math
 import shutil
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import costs, explorers, figures, roofline, store
+from analysis.book import explorers, figures
+from analysis.build import bookstore, offline
+from analysis.data import reader
+from analysis.models import costs, roofline
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.build
+
 RTOL = 1e-9
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=MediaRouter,OptimizationHints",
-]
 PHONE_WIDTH = 360
 TIMEOUT_MS = 20000
 MARK_TEXT = "#explorer svg.marks g.mark-text.role-mark text"
@@ -70,8 +65,8 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     for path in (ROOT / "data").iterdir():
         if path.suffix in (".csv", ".yml"):
             shutil.copy(path, data / path.name)
-    built = store.build_store(data, data / "store.duckdb")
-    with store.open_store(built) as db:
+    built = bookstore.build(data, data / "store.duckdb")
+    with reader.open_store(built) as db:
         return {name: db.table(name) for name in ("chips", "models", "hardware_costs", "prices")}
 
 
@@ -80,25 +75,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     root = tmp_path_factory.mktemp("site")
     (root / figures.VEGA_BUNDLE_NAME).write_text(figures.vega_bundle_js(), encoding="utf-8")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with offline.serve(root) as base:
+        yield root, base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with offline.browser() as b:
         yield b
-        b.close()
 
 
 def _page_html(spec: Mapping[str, Any], *, book_embed: bool) -> str:
@@ -122,17 +106,7 @@ def _open(browser: Any, site: tuple[Path, str], name: str, spec: Mapping[str, An
     root, base = site
     (root / f"{name}.html").write_text(_page_html(spec, book_embed=book_embed), encoding="utf-8")
     problems: dict[str, list[str]] = {"offsite": [], "console": [], "pageerror": []}
-    context = browser.new_context(viewport={"width": width, "height": 900})
-
-    def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith(("data:", "blob:")) or urlparse(url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            problems["offsite"].append(url)
-            r.abort()
-
-    context.route("**/*", route)
+    context = offline.offline_context(browser, problems["offsite"], viewport={"width": width, "height": 900})
     page = context.new_page()
     page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))

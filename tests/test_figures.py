@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import jsonschema
 import nbformat
@@ -12,8 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import __version__, figures, pipeline
+from analysis import __version__
+from analysis.book import figures
+from analysis.build import pipeline
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
 
 HTML = ROOT / "_build" / "html"
 FIGURES = [
@@ -99,7 +102,7 @@ def test_numbered_tables_are_labelled_placed_and_referred_to() -> None:
 
 
 def test_markdown_tables_escape_text_from_the_data() -> None:
-    from analysis.book import _md_cell
+    from analysis.book.chapter import _md_cell
 
     cell = _md_cell('<img src=x onerror=alert(1)> | *bold* `code` [link](http://x)')
     assert "<img" not in cell.replace("\\<img", "") and "\\|" in cell and "\\*" in cell and "\\[" in cell

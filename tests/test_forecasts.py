@@ -14,8 +14,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import forecasts as F
-from analysis import store
+from analysis.build import bookstore
+from analysis.data import reader, validation
+from analysis.rules import forecasts as F
+
+pytestmark = pytest.mark.data
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -34,7 +37,7 @@ def data_copy(tmp_path: Path) -> Path:
 def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("real") / "data"
     shutil.copytree(DATA, d, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".*"))
-    return store.build_store(d, d / "test.duckdb")
+    return bookstore.build(d, d / "test.duckdb")
 
 
 def _rewrite_forecasts(data_dir: Path, change) -> int:
@@ -89,7 +92,7 @@ def test_registry_covers_the_required_forecasts(real_store: Path) -> None:
 
 
 def test_status_as_of_the_book_date(real_store: Path) -> None:
-    with store.open_store(real_store) as db:
+    with reader.open_store(real_store) as db:
         resolved = F.resolve(db, as_of="2026-11-29").set_index("id")
         assert "forecasts" in db.tables_read and "events" in db.tables_read
     assert list(resolved.columns[:6]) == ["statement", "source", "status", "resolve_by", "probability", "evidence"]
@@ -115,14 +118,14 @@ def test_everything_is_pending_before_the_article(real_store: Path) -> None:
 
 
 def test_a_new_event_flips_a_pending_forecast(data_copy: Path) -> None:
-    before = store.build_store(data_copy, data_copy / "a.duckdb")
+    before = bookstore.build(data_copy, data_copy / "a.duckdb")
     con = duckdb.connect(str(before), read_only=True)
     status = F.resolve(con, as_of="2026-12-15").set_index("id").loc["phones-30b-by-2027", "status"]
     con.close()
     assert status == "pending"
     _append_event(data_copy, "phone-32b-2026-12-01,2026-12-01,product,apple,Flagship phone ships with an on-device 32B model,"
                               "phones-30b,article-ainews-inference-collapse,Synthetic test row.")
-    after = store.build_store(data_copy, data_copy / "b.duckdb")
+    after = bookstore.build(data_copy, data_copy / "b.duckdb")
     con = duckdb.connect(str(after), read_only=True)
     resolved = F.resolve(con, as_of="2026-12-15").set_index("id")
     early = F.resolve(con, as_of="2026-11-30").set_index("id")
@@ -188,8 +191,8 @@ def test_a_rule_that_does_not_run_is_rejected(data_copy: Path) -> None:
         rows[0]["rule"] = "SELECT no_such_column AS outcome, 'x' AS evidence FROM events"
 
     line = _rewrite_forecasts(data_copy, break_rule)
-    with pytest.raises(store.ValidationError) as err:
-        store.build_store(data_copy, data_copy / "x.duckdb")
+    with pytest.raises(validation.ValidationError) as err:
+        bookstore.build(data_copy, data_copy / "x.duckdb")
     problems = err.value.problems
     assert any(p.file.endswith("data/forecasts.csv") and p.line == line and p.column == "rule" for p in problems)
     assert not (data_copy / "x.duckdb").exists()
@@ -208,8 +211,8 @@ def test_rules_of_the_wrong_shape_are_rejected(data_copy: Path, rule: str, words
         rows[0]["evidence_tables"] = "events"
 
     line = _rewrite_forecasts(data_copy, set_rule)
-    with pytest.raises(store.ValidationError) as err:
-        store.build_store(data_copy, data_copy / "x.duckdb")
+    with pytest.raises(validation.ValidationError) as err:
+        bookstore.build(data_copy, data_copy / "x.duckdb")
     hits = [p for p in err.value.problems if p.line == line and p.column == "rule"]
     assert hits and words in hits[0].message
 
@@ -219,8 +222,8 @@ def test_a_rule_reading_an_unlisted_table_is_rejected(data_copy: Path) -> None:
         rows[0]["evidence_tables"] = "events"  # the first rule also reads prices
 
     _rewrite_forecasts(data_copy, unlist)
-    with pytest.raises(store.ValidationError) as err:
-        store.build_store(data_copy, data_copy / "x.duckdb")
+    with pytest.raises(validation.ValidationError) as err:
+        bookstore.build(data_copy, data_copy / "x.duckdb")
     assert any(p.column == "evidence_tables" and "prices" in p.message for p in err.value.problems)
 
 
@@ -229,8 +232,8 @@ def test_a_deadline_before_made_on_is_rejected(data_copy: Path) -> None:
         rows[0]["resolve_by"] = "2025-01-01"
 
     line = _rewrite_forecasts(data_copy, backwards)
-    with pytest.raises(store.ValidationError) as err:
-        store.build_store(data_copy, data_copy / "x.duckdb")
+    with pytest.raises(validation.ValidationError) as err:
+        bookstore.build(data_copy, data_copy / "x.duckdb")
     hits = [p for p in err.value.problems if p.column == "resolve_by"]
     assert hits and hits[0].line == line and hits[0].file.endswith("data/forecasts.csv")
 

@@ -11,23 +11,22 @@ with a spreadsheet formula. The columns left out, and why, are in ``NOT_HOSTILE`
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import io
 import json
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from analysis.schema import load_schema
+from analysis.build import offline
+from analysis.data.contracts import load_schema
 from tests.conftest import ROOT
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [pytest.mark.build, pytest.mark.slow]
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "analyses", "data", "intro.md"]
 HOSTILE = (" <script>alert(1)</script><img src=x onerror=alert(2)> {raw:html}`<b>raw</b>` "
@@ -119,25 +118,11 @@ def test_bibliography_and_exports_of_the_hostile_book(hostile_book: tuple[Path, 
 
 @pytest.fixture(scope="module")
 def hostile_pages(hostile_book: tuple[Path, dict[str, list[str]]]) -> Iterator[tuple[object, str, list[str]]]:
-    from playwright.sync_api import sync_playwright
-
     html = hostile_book[0] / "_build" / "html"
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     pages = sorted(p.relative_to(html).as_posix() for p in html.glob("**/*.html")
                    if not p.relative_to(html).as_posix().startswith(("_", "figures/")))
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield browser, f"http://127.0.0.1:{httpd.server_address[1]}", pages
-            browser.close()
-    finally:
-        httpd.shutdown()
+    with offline.serve(html) as base, offline.browser() as browser:
+        yield browser, base, pages
 
 
 def test_no_script_from_data_runs_in_any_page(hostile_pages: tuple[object, str, list[str]]) -> None:
@@ -145,13 +130,12 @@ def test_no_script_from_data_runs_in_any_page(hostile_pages: tuple[object, str, 
     assert len(pages) >= 12
     shown: dict[str, str] = {}
     for path in pages:
-        context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:")) else r.abort())
+        context = offline.offline_context(browser, [], viewport={"width": 1200, "height": 900})
         page = context.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{base}/{path}", wait_until="load")
-        page.wait_for_timeout(800)  # MathJax and the charts
+        offline.wait_for_charts(page)
         bad = page.evaluate("""() => ({
             scripts: [...document.scripts].filter(s => /^\\s*alert\\(/.test(s.textContent)).length,
             images: document.querySelectorAll("img[src='x'], [onerror]").length,

@@ -16,8 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import pipeline
+from analysis.build import pipeline
+from analysis.data import validation
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
 
 NOTEBOOKS = pipeline.chapter_notebooks(ROOT)
 
@@ -72,14 +75,15 @@ def test_notebook_is_normalized(path: Path) -> None:
 
 def test_nbval_reports_a_changed_value(tmp_path: Path) -> None:
     """Change one chip's bandwidth in a copy of the data; nbval on a chapter that shows it must fail."""
-    from analysis import analyses, store
+    from analysis.build import analyses
+    from analysis.data import store
 
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("*.duckdb*"))
     shutil.copytree(ROOT / "analyses", tmp_path / "analyses")
 
     def build() -> None:
-        store.build(store.validate(data), data / store.STORE_NAME,
+        store.build(validation.validate(data), data / store.STORE_NAME,
                     extend=lambda p: analyses.extend_store(tmp_path, p, echo=lambda s: None))
 
     chips = (data / "chips.csv").read_text(encoding="utf-8")

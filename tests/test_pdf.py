@@ -6,9 +6,13 @@ import re
 import subprocess
 
 import nbformat
+import pytest
 
-from analysis import markers, pipeline, publish
+from analysis.book import markers
+from analysis.build import pipeline, publish
 from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.build, pytest.mark.slow]
 
 
 def test_pdf_edition_prints_the_whole_book() -> None:

@@ -9,8 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import pipeline, store
+from analysis.build import bookstore, pipeline
+from analysis.data import store
 from tests.conftest import WIDGETS_CSV
+
+pytestmark = pytest.mark.build
 
 TOC = textwrap.dedent(
     """\
@@ -27,7 +30,7 @@ def _chapter(query: str) -> nbformat.NotebookNode:
     params = nbformat.v4.new_code_cell('store = "../data/inference.duckdb"\nas_of = "2026-01-01"')
     params.metadata["tags"] = ["parameters"]
     body = nbformat.v4.new_code_cell(
-        "from analysis.store import open_store\n"
+        "from analysis.data.reader import open_store\n"
         f"db = open_store(store)\nprint(db.sql({query!r}).to_string(index=False), as_of)"
     )
     return pipeline.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), params, body]))
@@ -41,7 +44,7 @@ def project(tmp_path: Path, data_dir: Path) -> Path:
     chapters.mkdir()
     pipeline.write_notebook(_chapter("SELECT slug, memory_gb FROM widgets ORDER BY slug"), chapters / "a-widgets.ipynb")
     pipeline.write_notebook(_chapter("SELECT count(*) AS n FROM sources"), chapters / "b-sources.ipynb")
-    store.build_store(data_dir, data_dir / store.STORE_NAME)
+    bookstore.build(data_dir, data_dir / store.STORE_NAME)
     return tmp_path
 
 
@@ -79,7 +82,7 @@ def test_changing_one_table_reruns_only_its_readers(project: Path) -> None:
     _run(project)
     data = project / "data"
     (data / "widgets.csv").write_text(WIDGETS_CSV.replace(",80,", ",96,"), encoding="utf-8")
-    store.build_store(data, data / store.STORE_NAME)
+    bookstore.build(data, data / store.STORE_NAME)
     plans = {p.notebook.name: p for p in pipeline.plan(data / store.STORE_NAME, root=project)}
     assert plans["a-widgets.ipynb"].stale and "data changed: widgets" in plans["a-widgets.ipynb"].reason
     assert not plans["b-sources.ipynb"].stale

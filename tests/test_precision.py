@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import book, figures, precision
+from analysis import precision
+from analysis.book import chapter, figures
 
 
 def test_round_sig_keeps_six_significant_digits() -> None:
@@ -69,5 +70,5 @@ def test_figure_spec_and_table_cells_are_rounded() -> None:
     fig = figures.Figure(chart=_band(True), label="fig-test", title="t", chapter="c", sources=[], version="0",
                          date="2026-01-01", page="chapters/x.html")
     assert precision.is_rounded(fig.spec)
-    shown = book.Chapter._formatted(object.__new__(book.Chapter), pd.DataFrame({"v": [0.1250000000000001]}), 2)
+    shown = chapter.Chapter._formatted(object.__new__(chapter.Chapter), pd.DataFrame({"v": [0.1250000000000001]}), 2)
     assert shown["v"].tolist() == ["0.12"]

@@ -15,8 +15,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import rerun, store, workflow
+from analysis.build import bookstore, offline, rerun, workflow
+from analysis.data import store, validation
 from tests.conftest import ROOT, WIDGETS_CSV
+
+pytestmark = [pytest.mark.build, pytest.mark.slow]
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "_static", "_ext", "chapters", "analyses", "data", "intro.md"]
 EXAMPLE = ROOT / "examples" / "new-chip"
@@ -38,7 +41,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def small_root(tmp_path: Path, data_dir: Path) -> Path:
     """A book root with only data (enough for every validation failure) and a built store."""
-    store.build_store(data_dir, data_dir / store.STORE_NAME)
+    bookstore.build(data_dir, data_dir / store.STORE_NAME)
     return tmp_path
 
 
@@ -51,7 +54,7 @@ def _incoming(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 
 BAD_INCOMING = {
-    "missing column": (f"slug,kind,memory_gb,launched,precisions,source_ids,note\ngamma,gpu,10,2024-01-01,fp16,spec-a,\n",
+    "missing column": ("slug,kind,memory_gb,launched,precisions,source_ids,note\ngamma,gpu,10,2024-01-01,fp16,spec-a,\n",
                        "line 1, column 'cores': missing column"),
     "unexpected column": (f"{HEADER},extra\ngamma,gpu,10,4,2024-01-01,fp16,spec-a,,x\n",
                           "line 1, column 'extra': unexpected column"),
@@ -84,8 +87,8 @@ def test_bad_incoming_data_is_rejected_and_nothing_changes(case: str, small_root
     folder = _incoming(tmp_path, "widgets.csv", text)
     data = small_root / "data"
     before = _tree_digest(data)
-    with pytest.raises(store.ValidationError) as info:
-        rerun.rerun(small_root, folder, echo=lambda s: None, html=False)
+    with pytest.raises(validation.ValidationError) as info:
+        workflow.rerun(small_root, folder, echo=lambda s: None, html=False)
     report = info.value.report()
     assert expected in report, report
     assert "incoming/widgets.csv" in report, report
@@ -94,8 +97,8 @@ def test_bad_incoming_data_is_rejected_and_nothing_changes(case: str, small_root
 
 def test_unknown_table_is_rejected(small_root: Path, tmp_path: Path) -> None:
     folder = _incoming(tmp_path, "gizmos.csv", "a,b\n1,2\n")
-    with pytest.raises(store.ValidationError, match="no table 'gizmos' in data/"):
-        rerun.rerun(small_root, folder, echo=lambda s: None, html=False)
+    with pytest.raises(validation.ValidationError, match="no table 'gizmos' in data/"):
+        workflow.rerun(small_root, folder, echo=lambda s: None, html=False)
 
 
 def test_merge_updates_replaces_and_adds(small_root: Path, tmp_path: Path) -> None:
@@ -121,7 +124,7 @@ def test_replace_marker_replaces_the_whole_table(small_root: Path, tmp_path: Pat
 def test_a_second_rerun_is_refused_while_one_runs(small_root: Path, tmp_path: Path) -> None:
     folder = _incoming(tmp_path, "widgets.csv", f"{HEADER}\ngamma,asic,1.5,,2025-01-01,int8,spec-b,\n")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-                               "from analysis.lock import BuildLock\nBuildLock(Path(sys.argv[1]), 'rerun').acquire()\n"
+                               "from analysis.build.lock import BuildLock\nBuildLock(Path(sys.argv[1]), 'rerun').acquire()\n"
                                "print('held', flush=True)\ntime.sleep(60)", str(small_root)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -151,7 +154,7 @@ def book_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     html = ROOT / "_build" / "html"
     assert html.is_dir(), "build the book first (make book)"
     shutil.copytree(html, root / "_build" / "html")
-    store.build_store(root / "data", root / "data" / store.STORE_NAME)
+    bookstore.build(root / "data", root / "data" / store.STORE_NAME)
     return root
 
 
@@ -162,7 +165,7 @@ def _state(root: Path) -> dict[str, dict[str, object]]:
 def test_unchanged_data_executes_no_chapter(book_copy: Path, tmp_path: Path) -> None:
     row = next(line for line in (book_copy / "data" / "chips.csv").read_text().splitlines()[1:] if line.startswith("h100-sxm,"))
     folder = _incoming(tmp_path, "chips.csv", (book_copy / "data" / "chips.csv").read_text().splitlines()[0] + "\n" + row + "\n")
-    report = rerun.rerun(book_copy, folder, echo=lambda s: None, html=False)
+    report = workflow.rerun(book_copy, folder, echo=lambda s: None, html=False)
     assert report.chapters == []
     assert not any(t.changed for t in report.tables)
 
@@ -197,7 +200,7 @@ def test_markup_in_data_stays_text_in_every_output(book_copy: Path, tmp_path: Pa
     row = (f'markup-test-2026-01-02,2026-01-02,product,groq,"{MARKUP.replace(chr(34), chr(34) * 2)}",'
            f'consolidation,article-ainews-inference-collapse,"{MARKUP.replace(chr(34), chr(34) * 2)}"')
     folder = _incoming(tmp_path, "events.csv", f"{header}\n{row}\n")
-    report = rerun.rerun(book_copy, folder, echo=lambda s: None, html=False)
+    report = workflow.rerun(book_copy, folder, echo=lambda s: None, html=False)
     assert "03-players" in report.chapters and "06-predictions" in report.chapters
     for name in ("03-players", "06-predictions"):
         nb = nbformat.read(book_copy / "chapters" / f"{name}.ipynb", as_version=4)
@@ -209,48 +212,28 @@ def test_markup_in_data_stays_text_in_every_output(book_copy: Path, tmp_path: Pa
 
 def test_markup_in_data_stays_text_in_the_built_pages(book_copy: Path) -> None:
     """After the markup rerun above, the built pages show the text, in tables and tooltips, inertly."""
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-    import functools
-    import http.server
-    import threading
-
-    from playwright.sync_api import sync_playwright
-
     if "markup-test" not in (book_copy / "data" / "events.csv").read_text():
         pytest.skip("runs after test_markup_in_data_stays_text_in_every_output")
     workflow.run(book_copy, "build", echo=lambda s: None)
     html = book_copy / "_build" / "html"
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(html))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
-            for name in ("03-players", "06-predictions"):
-                page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/chapters/{name}.html")
-                page.wait_for_timeout(1500)
-                if name == "03-players":
-                    assert "<script>window.__xss=1</script>" in page.inner_text("body"), "the table hides the text"
-                assert page.locator("img[src='x']").count() == 0
-            points = page.locator("#fig-prediction-evidence-chart svg.marks g.mark-symbol path")
-            assert points.count() > 0
-            seen = False
-            for i in range(points.count()):
-                points.nth(i).hover(force=True)
-                tip = page.locator("#vg-tooltip-element")
-                if tip.count() and "__xss" in tip.inner_text():
-                    assert "<script>window.__xss=1</script>" in tip.inner_text()
-                    assert tip.locator("img, script").count() == 0
-                    seen = True
-                    break
-            assert seen, "no tooltip showed the injected title"
-            assert page.evaluate("() => window.__xss === undefined")
-            browser.close()
-    finally:
-        httpd.shutdown()
+    with offline.serve(html) as base, offline.browser() as browser:
+        page = offline.offline_context(browser, [], viewport={"width": 1200, "height": 900}).new_page()
+        for name in ("03-players", "06-predictions"):
+            page.goto(f"{base}/chapters/{name}.html")
+            offline.wait_for_charts(page)
+            if name == "03-players":
+                assert "<script>window.__xss=1</script>" in page.inner_text("body"), "the table hides the text"
+            assert page.locator("img[src='x']").count() == 0
+        points = page.locator("#fig-prediction-evidence-chart svg.marks g.mark-symbol path")
+        assert points.count() > 0
+        seen = False
+        for i in range(points.count()):
+            points.nth(i).hover(force=True)
+            tip = page.locator("#vg-tooltip-element")
+            if tip.count() and "__xss" in tip.inner_text():
+                assert "<script>window.__xss=1</script>" in tip.inner_text()
+                assert tip.locator("img, script").count() == 0
+                seen = True
+                break
+        assert seen, "no tooltip showed the injected title"
+        assert page.evaluate("() => window.__xss === undefined")

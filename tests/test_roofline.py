@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import roofline as rl
+from analysis.models import roofline as rl
 
 H100: dict[str, Any] = {
     "slug": "h100-sxm",

@@ -16,15 +16,20 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from analysis import bibliography, figures, forecasts, rerun, safety, sandbox, store
+from analysis import escape
+from analysis.book import bibliography, figures
+from analysis.build import bookstore, rerun, workflow
+from analysis.data import safety, sandbox, store, validation
+from analysis.rules import forecasts
 from tests.conftest import ROOT, SOURCES_CSV, SOURCES_META, WIDGETS_CSV, WIDGETS_META
+
+pytestmark = pytest.mark.data
 
 DATA = ROOT / "data"
 
@@ -37,7 +42,7 @@ def _tree(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def built(data_dir: Path) -> Path:
     """The small synthetic data folder with its store built."""
-    store.build_store(data_dir, data_dir / store.STORE_NAME)
+    bookstore.build(data_dir, data_dir / store.STORE_NAME)
     return data_dir
 
 
@@ -45,8 +50,8 @@ def _rejected(data_dir: Path, expected: str, *, file: str | None = None) -> str:
     """Validating and building ``data_dir`` fails with ``expected`` in the report, naming ``file``;
     the store and every file are unchanged."""
     before = _tree(data_dir)
-    with pytest.raises(store.ValidationError) as info:
-        store.build_store(data_dir, data_dir / store.STORE_NAME)
+    with pytest.raises(validation.ValidationError) as info:
+        bookstore.build(data_dir, data_dir / store.STORE_NAME)
     report = info.value.report()
     assert expected in report, report
     if file is not None:
@@ -89,8 +94,8 @@ def test_injected_table_name_in_a_rerun_folder_is_rejected(built: Path, tmp_path
     (folder / f"{evil}.csv").write_text("a\n1\n")
     (folder / f"{evil}.meta.yml").write_text(WIDGETS_META)
     before = _tree(built)
-    with pytest.raises(store.ValidationError, match="table name .* is not allowed"):
-        rerun.rerun(built.parent, folder, echo=lambda s: None, html=False)
+    with pytest.raises(validation.ValidationError, match="table name .* is not allowed"):
+        workflow.rerun(built.parent, folder, echo=lambda s: None, html=False)
     assert _tree(built) == before
     assert not (built.parent / "yaml.py").exists() and not (ROOT / "yaml.py").exists()
 
@@ -142,8 +147,8 @@ def _set_rule(data_dir: Path, rule: str, tables: str = "events") -> None:
 def _rule_rejected(data_dir: Path, rule: str, words: str, tables: str = "events") -> str:
     _set_rule(data_dir, rule, tables)
     before = _tree(data_dir)
-    with pytest.raises(store.ValidationError) as info:
-        store.build_store(data_dir, data_dir / "x.duckdb")
+    with pytest.raises(validation.ValidationError) as info:
+        bookstore.build(data_dir, data_dir / "x.duckdb")
     hits = [p for p in info.value.problems
             if p.file.endswith("data/forecasts.csv") and p.line == 2 and p.column == "rule"]
     assert hits, info.value.report()
@@ -186,8 +191,8 @@ def test_hostile_rule_is_refused_at_build(case: str, data_copy: Path) -> None:
     rule, words = HOSTILE_RULES[case]
     if case == "scalar-scan-expression":
         _set_rule(data_copy, rule)
-        with pytest.raises(store.ValidationError) as info:
-            store.build_store(data_copy, data_copy / "x.duckdb")
+        with pytest.raises(validation.ValidationError) as info:
+            bookstore.build(data_copy, data_copy / "x.duckdb")
         assert any(p.line == 2 and p.column == "evidence_tables" and "sources" in p.message
                    for p in info.value.problems), info.value.report()
         return
@@ -211,7 +216,7 @@ def test_runaway_rule_ends_with_a_limit_not_a_hang(case: str, rule: str, words: 
 
 def test_the_sandbox_has_teeth(tmp_path: Path, data_dir: Path) -> None:
     """The rules refused above do read files on an ordinary connection to the same store."""
-    path = store.build_store(data_dir, tmp_path / "s.duckdb")
+    path = bookstore.build(data_dir, tmp_path / "s.duckdb")
     plain = duckdb.connect(str(path), read_only=True)
     try:
         leaked = plain.execute(HOSTNAME).fetchone()[1]
@@ -283,11 +288,11 @@ def test_unknown_key_and_oversized_text_in_a_contract_are_refused(data_dir: Path
 def test_contract_json_schema_is_checked_by_jsonschema_itself() -> None:
     import jsonschema
 
-    from analysis import schema
+    from analysis.data import contracts
 
-    jsonschema.Draft202012Validator.check_schema(schema.CONTRACT_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(contracts.CONTRACT_SCHEMA)
     for path in sorted(DATA.glob("*.meta.yml")):
-        schema.load_schema(path)
+        contracts.load_schema(path)
 
 
 # ------------------------------------------------------------------ contracts in a rerun folder
@@ -306,8 +311,8 @@ def test_a_rerun_contract_may_not_loosen_an_existing_one(built: Path, tmp_path: 
     row = "spec-x,Evil,Vendor X,javascript:alert(3),,2026-01-01,CC0-1.0,datasheet,\n"
     folder = _folder(tmp_path, {"sources.meta.yml": loose, "sources.csv": SOURCES_CSV + row})
     before = _tree(built)
-    with pytest.raises(store.ValidationError) as info:
-        rerun.rerun(built.parent, folder, echo=lambda s: None, html=False)
+    with pytest.raises(validation.ValidationError) as info:
+        workflow.rerun(built.parent, folder, echo=lambda s: None, html=False)
     report = info.value.report()
     assert "incoming/sources.meta.yml: changes the contract of the existing table 'sources'" in report
     assert "--allow-contract-change" in report and '-    pattern: "^https?://\\\\S+$"' in report
@@ -347,8 +352,8 @@ def test_a_rerun_folder_holds_only_table_files(case: str, built: Path, tmp_path:
              "hidden-file": ".widgets.csv: hidden file names are not allowed"}[case]
     folder = _folder(tmp_path, files)
     before = _tree(built)
-    with pytest.raises(store.ValidationError) as info:
-        rerun.rerun(built.parent, folder, echo=lambda s: None, html=False)
+    with pytest.raises(validation.ValidationError) as info:
+        workflow.rerun(built.parent, folder, echo=lambda s: None, html=False)
     assert words in info.value.report()
     assert _tree(built) == before
 
@@ -411,7 +416,7 @@ def test_file_level_attack_is_rejected(case: str, built: Path) -> None:
 
 
 def test_oversized_file_is_rejected(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(validation, "MAX_CSV_BYTES", 100)
     _rejected(built, f"widgets.csv: the file has {len(WIDGETS_CSV)} bytes; at most 100 are allowed")
 
 
@@ -455,10 +460,10 @@ def test_javascript_and_data_urls_never_become_links() -> None:
 
     for url in ("javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "JaVaScRiPt:alert(1)",
                 "//evil.example/x", "https://"):
-        assert safety.safe_url(url) is None
+        assert escape.safe_url(url) is None
         text = bibliography.bib_text(pd.DataFrame([_source(url=url)]))
         assert "url =" not in text
-    assert safety.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert escape.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
 
 
 def test_figure_citation_bibtex_uses_the_same_writer() -> None:
@@ -473,7 +478,7 @@ def test_csv_export_neutralizes_formulas(tmp_path: Path) -> None:
 
     frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain"],
                           "value": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0]})
-    out = safety.csv_frame(frame)
+    out = escape.csv_frame(frame)
     assert list(out["name"]) == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain"]
     assert list(out["value"]) == [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0]
 

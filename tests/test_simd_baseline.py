@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import reproduce
+from analysis.build import reproduce
+
+pytestmark = [pytest.mark.build, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 

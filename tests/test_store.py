@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analysis import store
+from analysis.build import bookstore
+from analysis.data import reader, store, validation
 from tests.conftest import ROOT, WIDGETS_CSV
 
 
@@ -19,7 +20,7 @@ def _digest(path: Path) -> str:
 
 
 def test_valid_folder_builds_a_typed_store(data_dir: Path, tmp_path: Path) -> None:
-    path = store.build_store(data_dir, tmp_path / "s.duckdb")
+    path = bookstore.build(data_dir, tmp_path / "s.duckdb")
     con = duckdb.connect(str(path), read_only=True)
     rows = con.execute("SELECT slug, memory_gb, cores, launched, precisions, source_ids FROM widgets ORDER BY slug").fetchall()
     con.close()
@@ -31,8 +32,8 @@ def test_valid_folder_builds_a_typed_store(data_dir: Path, tmp_path: Path) -> No
 
 
 def test_store_has_catalogue_tables(data_dir: Path, tmp_path: Path) -> None:
-    path = store.build_store(data_dir, tmp_path / "s.duckdb")
-    with store.open_store(path) as db:
+    path = bookstore.build(data_dir, tmp_path / "s.duckdb")
+    with reader.open_store(path) as db:
         tables = db.sql("SELECT table_name, row_count, licence FROM _tables ORDER BY table_name")
         cols = db.sql("SELECT column_name, unit FROM _columns WHERE table_name = 'widgets' ORDER BY position")
     assert list(tables["table_name"]) == ["sources", "widgets"]
@@ -117,12 +118,12 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_rejected_precisely(case: str, data_dir: Path, tmp_path: Path) -> None:
-    good_store = store.build_store(data_dir, tmp_path / "s.duckdb")
+    good_store = bookstore.build(data_dir, tmp_path / "s.duckdb")
     before = _digest(good_store)
     mutate, expected = BAD_INPUTS[case]
     (data_dir / "widgets.csv").write_text(mutate(WIDGETS_CSV), encoding="utf-8")
-    with pytest.raises(store.ValidationError) as info:
-        store.build_store(data_dir, good_store)
+    with pytest.raises(validation.ValidationError) as info:
+        bookstore.build(data_dir, good_store)
     report = info.value.report()
     assert expected in report, report
     assert "widgets.csv" in report
@@ -130,12 +131,12 @@ def test_bad_input_is_rejected_precisely(case: str, data_dir: Path, tmp_path: Pa
 
 
 def test_bytes_that_are_not_utf8(data_dir: Path, tmp_path: Path) -> None:
-    good_store = store.build_store(data_dir, tmp_path / "s.duckdb")
+    good_store = bookstore.build(data_dir, tmp_path / "s.duckdb")
     before = _digest(good_store)
     raw = WIDGETS_CSV.replace("SRAM only", "SRAM \xb5only").encode("latin-1")
     (data_dir / "widgets.csv").write_bytes(raw)
-    with pytest.raises(store.ValidationError) as info:
-        store.build_store(data_dir, good_store)
+    with pytest.raises(validation.ValidationError) as info:
+        bookstore.build(data_dir, good_store)
     assert "widgets.csv, line 3: bytes b5 are not UTF-8" in info.value.report()
     assert _digest(good_store) == before
 
@@ -143,8 +144,8 @@ def test_bytes_that_are_not_utf8(data_dir: Path, tmp_path: Path) -> None:
 def test_every_problem_is_reported_at_once(data_dir: Path) -> None:
     text = WIDGETS_CSV.replace("alpha,gpu,80,", "alpha,gpu,lots,").replace("beta,asic,", "alpha,fpga,")
     (data_dir / "widgets.csv").write_text(text, encoding="utf-8")
-    with pytest.raises(store.ValidationError) as info:
-        store.validate(data_dir)
+    with pytest.raises(validation.ValidationError) as info:
+        validation.validate(data_dir)
     messages = [str(p) for p in info.value.problems]
     assert any("'memory_gb'" in m for m in messages)
     assert any("'kind'" in m for m in messages)
@@ -155,8 +156,8 @@ def test_csv_without_sidecar_and_sidecar_without_field(data_dir: Path) -> None:
     (data_dir / "orphans.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     meta = (data_dir / "widgets.meta.yml").read_text().replace("  licence: CC0-1.0\n", "")
     (data_dir / "widgets.meta.yml").write_text(meta)
-    with pytest.raises(store.ValidationError) as info:
-        store.validate(data_dir)
+    with pytest.raises(validation.ValidationError) as info:
+        validation.validate(data_dir)
     report = info.value.report()
     assert "orphans.csv: no sidecar orphans.meta.yml" in report
     assert "origin lacks licence" in report
@@ -166,23 +167,23 @@ def test_markup_in_text_is_stored_as_text(data_dir: Path, tmp_path: Path) -> Non
     evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     text = WIDGETS_CSV.replace('"SRAM only, no DRAM"', f'"{evil}"')
     (data_dir / "widgets.csv").write_text(text, encoding="utf-8")
-    path = store.build_store(data_dir, tmp_path / "s.duckdb")
-    with store.open_store(path) as db:
+    path = bookstore.build(data_dir, tmp_path / "s.duckdb")
+    with reader.open_store(path) as db:
         assert db.scalar("SELECT note FROM widgets WHERE slug = 'beta'") == evil
 
 
 def test_a_failed_build_leaves_no_temporary_file(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "widgets.csv").write_text(WIDGETS_CSV.replace(",80,", ",x,"), encoding="utf-8")
-    with pytest.raises(store.ValidationError):
-        store.build_store(data_dir, tmp_path / "s.duckdb")
+    with pytest.raises(validation.ValidationError):
+        bookstore.build(data_dir, tmp_path / "s.duckdb")
     assert list(tmp_path.glob("*.duckdb*")) == []
 
 
 def test_reader_is_read_only_and_records_tables(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = store.build_store(data_dir, tmp_path / "s.duckdb")
+    path = bookstore.build(data_dir, tmp_path / "s.duckdb")
     log = tmp_path / "reads.log"
-    monkeypatch.setenv(store.READS_LOG_ENV, str(log))
-    with store.open_store(path) as db:
+    monkeypatch.setenv(reader.READS_LOG_ENV, str(log))
+    with reader.open_store(path) as db:
         db.sql("SELECT w.slug FROM widgets w JOIN sources s ON list_contains(w.source_ids, s.source_id)")
         with pytest.raises(duckdb.Error):
             db.sql("CREATE TABLE x (a INT)")
@@ -200,7 +201,7 @@ def test_cli_reports_bad_data_without_traceback(data_dir: Path) -> None:
 
 
 def test_the_real_data_validates() -> None:
-    tables = store.validate(ROOT / "data")
+    tables = validation.validate(ROOT / "data")
     assert {"sources", "chips", "claims"} <= set(tables)
     for name, table in tables.items():
         if name != "sources":

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import trends
+from analysis.models import trends
 
 
 def synthetic(factor: float = 10.0, n: int = 40, noise_log10: float = 0.15, seed: int = 1):

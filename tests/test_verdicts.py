@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import market, roofline, verdicts
-from analysis.store import open_store
+from analysis.data.reader import open_store
+from analysis.models import market, roofline
+from analysis.rules import verdicts
 from tests.conftest import ROOT
 
 CHIP = {"slug": "x1", "memory_kind": "hbm", "memory_gb": 80.0, "memory_bw_tbps": 3.35, "peak_bf16_tflops": 989.0,
@@ -106,6 +107,7 @@ def test_funding_round_presented_as_total_is_misleading() -> None:
     assert sums["verdict"].iloc[0] == "supported"
 
 
+@pytest.mark.data
 def test_no_published_measurement_exceeds_its_roofline_ceiling() -> None:
     """The bound is never below a measurement in the store for the same chip, model and precision."""
     with open_store(ROOT / "data" / "inference.duckdb") as db:

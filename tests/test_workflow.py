@@ -28,8 +28,11 @@ import duckdb
 import nbformat
 import pytest
 
-from analysis import lock, parameters, pipeline, rerun, schema, store, workflow
+from analysis.build import lock, parameters, pipeline, rerun, workflow
+from analysis.data import contracts, folder, reader, store, validation
 from tests.conftest import ROOT, SOURCES_CSV, SOURCES_META, WIDGETS_CSV, WIDGETS_META
+
+pytestmark = [pytest.mark.build, pytest.mark.slow]
 
 HEADER = WIDGETS_CSV.splitlines()[0]
 SOURCES_HEADER = SOURCES_CSV.splitlines()[0]
@@ -54,7 +57,7 @@ def _chapter(query: str, params: str, body: str = "") -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
     code = nbformat.v4.new_code_cell(
-        f"{SLEEP_MARK}\nfrom analysis.store import open_store\n"
+        f"{SLEEP_MARK}\nfrom analysis.data.reader import open_store\n"
         f"db = open_store(store)\nframe = db.sql({query!r})\n{body}print(frame.to_string(index=False))")
     return pipeline.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Chapter"), cell, code]))
 
@@ -326,7 +329,7 @@ def real_data(tmp_path: Path) -> Path:
     """A copy of the book's data/ (no store), as the root of a book with data only."""
     root = tmp_path / "real"
     root.mkdir()
-    workflow.copy_data_folder(ROOT / "data", root / "data")
+    folder.copy(ROOT / "data", root / "data")
     return root
 
 
@@ -350,8 +353,8 @@ def _set_cell(path: Path, key: str, column: str, value: str) -> int:
 @pytest.mark.parametrize("value", ["0", "-0", "1e-400", "-1"])
 def test_a_memory_size_must_be_positive(value: str, real_data: Path) -> None:
     line = _set_cell(real_data / "data" / "chips.csv", "h100-sxm", "memory_gb", value)
-    with pytest.raises(store.ValidationError) as info:
-        store.validate(real_data / "data")
+    with pytest.raises(validation.ValidationError) as info:
+        validation.validate(real_data / "data")
     assert f"chips.csv, line {line}, column 'memory_gb': value {value!r} is out of range: expected more than 0.0" \
         in info.value.report()
 
@@ -395,7 +398,7 @@ def test_forecasts_keep_their_article_rows(real_data: Path, tmp_path: Path) -> N
     writer.writeheader()
     writer.writerows(r for r in rows if r["source"] == "book")
     folder = incoming(tmp_path, {"forecasts.replace.csv": out.getvalue()})
-    with pytest.raises(store.ValidationError) as info:
+    with pytest.raises(validation.ValidationError) as info:
         workflow.run(real_data, "rerun", incoming=folder, echo=lambda s: None)
     report = info.value.report()
     assert (f"{folder}/forecasts.replace.csv, column 'source': no row has source 'article'; the contract requires "
@@ -417,7 +420,7 @@ def test_a_bad_rule_is_reported_at_the_incoming_file_and_line(real_data: Path, t
     writer.writeheader()
     writer.writerow(row)
     folder = incoming(tmp_path, {"forecasts.csv": out.getvalue()})
-    with pytest.raises(store.ValidationError) as info:
+    with pytest.raises(validation.ValidationError) as info:
         workflow.run(real_data, "rerun", incoming=folder, echo=lambda s: None)
     [problem] = info.value.problems
     assert (problem.file, problem.line, problem.column) == (str(folder / "forecasts.csv"), 2, "rule"), problem
@@ -427,27 +430,27 @@ def test_a_bad_rule_is_reported_at_the_incoming_file_and_line(real_data: Path, t
 def test_a_table_may_not_exceed_its_row_limit(real_data: Path) -> None:
     path = real_data / "data" / "prices.csv"
     lines = path.read_text().splitlines()
-    limit = schema.load_schema(real_data / "data" / "prices.meta.yml").max_rows
+    limit = contracts.load_schema(real_data / "data" / "prices.meta.yml").max_rows
     assert limit == 100_000
     body = [lines[1].replace(lines[1].split(",")[0], f"bulk-{i}", 1) for i in range(limit + 1 - (len(lines) - 1))]
     path.write_text("\n".join([*lines, *body]) + "\n")
     start = time.perf_counter()
-    with pytest.raises(store.ValidationError) as info:
-        store.validate(real_data / "data")
+    with pytest.raises(validation.ValidationError) as info:
+        validation.validate(real_data / "data")
     assert f"prices.csv, line {limit + 2}: the table has more than {limit} rows" in info.value.report()
     assert time.perf_counter() - start < 30
 
 
 def test_a_text_field_may_not_exceed_its_length(data_dir: Path) -> None:
     (data_dir / "widgets.csv").write_text(WIDGETS_CSV.replace("SRAM only, no DRAM", "x" * 10_001))
-    with pytest.raises(store.ValidationError, match="line 3, column 'note': the value has 10001 characters; "
+    with pytest.raises(validation.ValidationError, match="line 3, column 'note': the value has 10001 characters; "
                                                     "at most 10000 are allowed"):
-        store.validate(data_dir)
+        validation.validate(data_dir)
     (data_dir / "widgets.meta.yml").write_text(WIDGETS_META.replace("    description: Note.\n",
                                                                     "    description: Note.\n    max_length: 5\n"))
     (data_dir / "widgets.csv").write_text(WIDGETS_CSV)
-    with pytest.raises(store.ValidationError, match="at most 5 are allowed"):
-        store.validate(data_dir)
+    with pytest.raises(validation.ValidationError, match="at most 5 are allowed"):
+        validation.validate(data_dir)
 
 
 @pytest.mark.parametrize("change, words", [
@@ -459,14 +462,14 @@ def test_a_text_field_may_not_exceed_its_length(data_dir: Path) -> None:
 def test_the_new_contract_keys_are_checked_by_the_json_schema(change: str, words: str, data_dir: Path) -> None:
     meta = data_dir / "widgets.meta.yml"
     meta.write_text(meta.read_text().replace("primary_key: [slug]\n", f"primary_key: [slug]\n{change}"))
-    with pytest.raises(store.ValidationError, match=re.escape(words)):
-        store.validate(data_dir)
+    with pytest.raises(validation.ValidationError, match=re.escape(words)):
+        validation.validate(data_dir)
 
 
 def test_the_new_column_keys_are_in_the_json_schema() -> None:
-    column = schema.CONTRACT_SCHEMA["properties"]["columns"]["items"]["properties"]
+    column = contracts.CONTRACT_SCHEMA["properties"]["columns"]["items"]["properties"]
     assert {"exclusive_minimum", "exclusive_maximum", "max_length"} <= set(column)
-    assert {"max_rows", "must_include"} <= set(schema.CONTRACT_SCHEMA["properties"])
+    assert {"max_rows", "must_include"} <= set(contracts.CONTRACT_SCHEMA["properties"])
 
 
 # ------------------------------------------------------------------ bounds
@@ -498,7 +501,7 @@ def test_the_html_build_is_stopped_at_its_time_limit(small: Path, tmp_path: Path
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan", "1e9"])
 def test_a_time_limit_must_be_a_number_of_seconds(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis import limits
+    from analysis.build import limits
 
     monkeypatch.setenv(limits.CELL_TIMEOUT_ENV, value)
     monkeypatch.setenv(limits.HTML_TIMEOUT_ENV, value)
@@ -544,7 +547,7 @@ RERUN_FOLDER_ATTACKS = {
     "directory": (_directory, "widgets.csv: is a directory"),
     "upper-case-extension": (_upper_case, "widgets.CSV: not a table file name: the extension must be lower case"),
     "nul-byte": (_nul, "widgets.csv, line 2: a NUL byte at character 9"),
-    "503-mb-file": (_huge, f"prices.csv: the file has {503 * 1024 * 1024} bytes; at most {store.MAX_CSV_BYTES}"),
+    "503-mb-file": (_huge, f"prices.csv: the file has {503 * 1024 * 1024} bytes; at most {validation.MAX_CSV_BYTES}"),
 }
 
 
@@ -581,7 +584,7 @@ def test_data_may_hold_only_regular_files(case: str, small: Path) -> None:
 
 def _hold_lock(root: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-                             "from analysis.lock import BuildLock\nBuildLock(Path(sys.argv[1]), 'rerun').acquire()\n"
+                             "from analysis.build.lock import BuildLock\nBuildLock(Path(sys.argv[1]), 'rerun').acquire()\n"
                              "print('held', flush=True)\ntime.sleep(120)", str(root)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
@@ -616,12 +619,12 @@ def test_a_lock_left_by_a_dead_run_does_not_block(small: Path) -> None:
 def test_make_store_keeps_the_derived_tables(tmp_path: Path) -> None:
     root = tmp_path / "book"
     root.mkdir()
-    workflow.copy_data_folder(ROOT / "data", root / "data")
+    folder.copy(ROOT / "data", root / "data")
     shutil.copytree(ROOT / "analyses", root / "analyses")
     shutil.copytree(ROOT / "_build" / "analyses", root / "_build" / "analyses")
     done = cli("store", "--force", root=root)
     assert done.returncode == 0, done.stderr
-    with store.open_store(root / "data" / store.STORE_NAME) as db:
+    with reader.open_store(root / "data" / store.STORE_NAME) as db:
         listed = set(db.sql("SELECT table_name FROM _tables")["table_name"])
         assert db.scalar("SELECT count(*) FROM derived_roofline_grid") > 1000
     assert {"derived_roofline_grid", "derived_cost_scenarios"} <= listed

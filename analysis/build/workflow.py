@@ -6,7 +6,7 @@ A run takes the build lock (``analysis.lock``), finishes or discards whatever an
 
 1. **check** -- the parameters (``analysis.parameters``: names declared by the chapters, typed, in
    range), the time limits (``analysis.limits``), the data folder and the rerun folder as files
-   (``store.check_files``: regular files only, names, sizes, no NUL), that the folders to be replaced
+   (``validation.check_files``: regular files only, names, sizes, no NUL), that the folders to be replaced
    are writable, and that the disk has room for a staged copy of the edition.
 2. **validate** -- the data (merged with the rerun folder, for a rerun) is copied into the staging
    folder ``_build/.next/`` and validated there; every problem names the user's own file, line and
@@ -52,7 +52,6 @@ import json
 import os
 import shutil
 import signal
-import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -62,17 +61,20 @@ from typing import Any
 
 import duckdb
 
-from analysis import analyses, limits, pipeline, store
-from analysis import parameters as params_mod
-from analysis.lock import BuildLock
+from analysis import paths
+from analysis.build import analyses, bookstore, limits, pipeline
+from analysis.build import parameters as params_mod
+from analysis.build import rerun as rerun_mod
+from analysis.build.lock import BuildLock
+from analysis.data import folder, store, validation
 
-NEXT = Path("_build") / ".next"
-JOURNAL = Path("_build") / ".journal.json"
-HTML_CACHE = Path("_build") / ".stage"
-HTML_DIR = Path("_build") / "html"
+NEXT = paths.NEXT
+JOURNAL = paths.JOURNAL
+HTML_CACHE = paths.HTML_CACHE
+HTML_DIR = paths.HTML
 HTML_STAMP = ".book-inputs"
 FAULT_ENV = "INFERENCE_BOOK_FAULT"
-EDITION = {"data": Path("data"), "chapters": Path("chapters"), "bibliography": Path(pipeline.BIB_DIR),
+EDITION = {"data": paths.DATA, "chapters": paths.CHAPTERS, "bibliography": Path(pipeline.BIB_DIR),
            "html": HTML_DIR}
 STEPS = ("check", "validate", "store", "chapters", "html", "commit")
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -138,54 +140,6 @@ def folder_bytes(folder: Path) -> int:
             except OSError:
                 pass
     return total
-
-
-def _is_store_file(name: str) -> bool:
-    return name == store.STORE_NAME or name.startswith(f"{store.STORE_NAME}.") or (
-        name.startswith(f".{store.STORE_NAME}"))
-
-
-def _is_leftover(name: str) -> bool:
-    """Temporary files earlier versions of the book could leave in data/ when killed."""
-    return name.startswith(".") and name.endswith((".part", ".tmp", ".wal"))
-
-
-def data_folder_problems(data_dir: Path) -> list[store.Problem]:
-    """``data/`` is replaced as a whole, so it may hold only regular files (everything in it is kept)."""
-    problems = store.check_files(data_dir)
-    named = {Path(p.file).name for p in problems}
-    try:
-        entries = sorted(os.scandir(data_dir), key=lambda e: e.name)
-    except OSError as exc:
-        return [store.Problem(store._label(data_dir), None, None, f"cannot list the folder: {exc.strerror}")]
-    for entry in entries:
-        if entry.name in named or _is_store_file(entry.name) or _is_leftover(entry.name):
-            continue
-        info = os.lstat(entry.path)
-        if not stat.S_ISREG(info.st_mode):
-            problems.append(store.Problem(store._label(Path(entry.path)), None, None,
-                                          f"is {store._kind(info.st_mode)}; data/ may hold only regular files "
-                                          "(it is replaced as a whole by each build): move it elsewhere"))
-    return problems
-
-
-def copy_data_folder(src: Path, dst: Path) -> None:
-    """Copy the regular files of ``src`` (not the store, not leftovers) into the new folder ``dst``,
-    opening each without following links and refusing anything that is not a regular file."""
-    dst.mkdir(parents=True)
-    for entry in sorted(os.scandir(src), key=lambda e: e.name):
-        if _is_store_file(entry.name) or _is_leftover(entry.name):
-            continue
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise BuildFailed("check", f"{store._label(Path(entry.path))} is not a regular file", 2)
-            with os.fdopen(os.dup(fd), "rb") as source, open(dst / entry.name, "xb") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-            os.utime(dst / entry.name, ns=(info.st_atime_ns, info.st_mtime_ns))
-        finally:
-            os.close(fd)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -382,10 +336,10 @@ def space_needed(root: Path, mode: str = "build") -> int:
     """Bytes a staged edition needs at most: a copy of data/, chapters/ and _build/html, and the
     HTML build's cache when it does not exist yet (for ``store``, a copy of data/ only)."""
     if mode == "store":
-        return int(SPACE_MARGIN * folder_bytes(root / "data"))
+        return int(SPACE_MARGIN * folder_bytes(root / paths.DATA))
     html = folder_bytes(root / HTML_DIR)
     cache = 0 if (root / HTML_CACHE).is_dir() else html
-    return int(SPACE_MARGIN * (folder_bytes(root / "data") + folder_bytes(root / "chapters") + html + cache))
+    return int(SPACE_MARGIN * (folder_bytes(root / paths.DATA) + folder_bytes(root / paths.CHAPTERS) + html + cache))
 
 
 def _mb(n: float) -> str:
@@ -415,17 +369,16 @@ class _Run:
         return text.replace(str(self.next) + os.sep, str(self.root) + os.sep).replace(
             f"{NEXT.as_posix()}/", "")
 
-    def relocate(self, problems: Sequence[store.Problem], origins: Mapping[str, Any] | None = None) -> list[store.Problem]:
-        from analysis import rerun
+    def relocate(self, problems: Sequence[validation.Problem], origins: Mapping[str, Any] | None = None) -> list[validation.Problem]:
 
         staged = self.next / "data"
-        return [rerun.relocate(p, staged, origins or {}, self.root / "data") for p in problems]
+        return [rerun_mod.relocate(p, staged, origins or {}, self.root / paths.DATA) for p in problems]
 
     # ---- steps
     def check(self) -> dict[str, Any]:
         root = self.root
-        if not (root / "data").is_dir():
-            raise BuildFailed("check", f"{store._label(root / 'data')} is not a folder of this book", 2)
+        if not (root / paths.DATA).is_dir():
+            raise BuildFailed("check", f"{validation.file_label(root / 'data')} is not a folder of this book", 2)
         params: dict[str, Any] = {}
         if self.mode != "store":
             notebooks = pipeline.chapter_notebooks(root) if (root / "_toc.yml").is_file() else []
@@ -437,17 +390,17 @@ class _Run:
                 raise BuildFailed("check", str(exc), 2) from None
         elif self.pairs:
             raise BuildFailed("check", "the store command takes no chapter parameters", 2)
-        problems = data_folder_problems(root / "data")
+        problems = folder.problems(root / paths.DATA)
         if problems:
-            raise store.ValidationError(problems)
-        for path in (root, root / "data", root / "chapters", root / "_build", root / HTML_DIR):
+            raise validation.ValidationError(problems)
+        for path in (root, root / paths.DATA, root / paths.CHAPTERS, root / paths.BUILD, root / HTML_DIR):
             if path.exists() and not os.access(path, os.W_OK):
-                raise BuildFailed("check", f"{store._label(path)} is not writable by this user (permission denied); "
+                raise BuildFailed("check", f"{validation.file_label(path)} is not writable by this user (permission denied); "
                                            "the build replaces it as a whole: make it writable "
-                                           f"(chmod u+w {store._label(path)}) or run as its owner", 2)
-        (root / "_build").mkdir(exist_ok=True)
+                                           f"(chmod u+w {validation.file_label(path)}) or run as its owner", 2)
+        (root / paths.BUILD).mkdir(exist_ok=True)
         need = space_needed(root, self.mode)
-        free = shutil.disk_usage(root / "_build").free
+        free = shutil.disk_usage(root / paths.BUILD).free
         if free < need:
             raise BuildFailed("check", f"not enough free disk space: the new edition is staged beside the current "
                                        f"one and needs about {_mb(need)}; the disk holding {root} has {_mb(free)} free. "
@@ -459,23 +412,22 @@ class _Run:
         fault("after-check")
         self._step("validate")
         origins: dict[str, Any] = {}
-        live_data = self.root / "data"
+        live_data = self.root / paths.DATA
         live_store = live_data / store.STORE_NAME
         changes: list[Any] = []
         if self.mode == "rerun":
-            from analysis import rerun
 
             assert self.incoming is not None
-            changes, problems, origins, tables = rerun.merge_with_origins(
+            changes, problems, origins, tables = rerun_mod.merge_with_origins(
                 live_data, self.incoming, self.next / "data", allow_contract_change=self.allow_contract_change)
             if problems:
-                raise store.ValidationError(problems)
+                raise validation.ValidationError(problems)
             for sidecar in sorted(self.incoming.glob("*.meta.yml")):
-                diff = rerun.contract_diff(live_data / sidecar.name, sidecar)
+                diff = rerun_mod.contract_diff(live_data / sidecar.name, sidecar)
                 if diff and (live_data / sidecar.name).exists():
                     self.echo(f"contract changed (--allow-contract-change):\n{diff}")
         else:
-            tables = store.validate(live_data)
+            tables = validation.validate(live_data)
         fault("after-validate")
         self._step("store")
         digest = store.inputs_digest(tables, analyses.inputs_bytes(self.root))
@@ -489,11 +441,11 @@ class _Run:
                 self.next.mkdir(parents=True, exist_ok=True)
                 staged_data.symlink_to(Path("..") / ".." / "data")
             else:
-                copy_data_folder(live_data, staged_data)
+                folder.copy(live_data, staged_data)
                 try:
-                    tables = store.validate(staged_data)
-                except store.ValidationError as exc:
-                    raise store.ValidationError(self.relocate(exc.problems)) from None
+                    tables = validation.validate(staged_data)
+                except validation.ValidationError as exc:
+                    raise validation.ValidationError(self.relocate(exc.problems)) from None
                 digest = store.inputs_digest(tables, analyses.inputs_bytes(self.root))
         staged_store = staged_data / store.STORE_NAME
         if store_fresh:
@@ -502,15 +454,14 @@ class _Run:
             self.echo(f"store: up to date ({len(tables)} tables)")
         else:
             try:
-                store.build(tables, staged_store, digest=digest,
-                            extend=lambda p: analyses.extend_store(self.root, p, echo=self.echo))
-            except store.ValidationError as exc:
-                raise store.ValidationError(self.relocate(exc.problems, origins)) from None
+                bookstore.build_tables(tables, staged_store, root=self.root, digest=digest, echo=self.echo)
+            except validation.ValidationError as exc:
+                raise validation.ValidationError(self.relocate(exc.problems, origins)) from None
             except (analyses.AnalysisFailed, pipeline.ChapterFailed) as exc:
                 raise BuildFailed("store", f"an analysis failed: {exc}") from None
             self.outcome.store_built = True
             rows = sum(len(t.frame) for t in tables.values())
-            self.echo(f"store: {store._label(live_store)} ({len(tables)} tables, {rows} rows)")
+            self.echo(f"store: {validation.file_label(live_store)} ({len(tables)} tables, {rows} rows)")
         fault("after-store")
         if self.mode == "store":
             self._step("commit")
@@ -521,29 +472,27 @@ class _Run:
         self._stage_book()
         before = {}
         if self.mode == "rerun":
-            from analysis import rerun
 
-            before = {nb.stem: rerun.glued_values(nb) for nb in pipeline.chapter_notebooks(self.root)}
+            before = {nb.stem: rerun_mod.glued_values(nb) for nb in pipeline.chapter_notebooks(self.root)}
         try:
             ran = pipeline.run_stale(staged_store, params, root=self.next, force=self.force, echo=self.echo,
                                      after_each=lambda i: fault(f"after-chapter-{i}"))
         except pipeline.ChapterFailed as exc:
             raise BuildFailed("chapters", f"a chapter failed: {exc}") from None
         self.outcome.chapters = [p.stem for p in ran]
-        from analysis import rerun
 
         if self.mode == "rerun":
             moved = []
             for nb in ran:
-                after = rerun.glued_values(nb)
+                after = rerun_mod.glued_values(nb)
                 for name in sorted(set(before.get(nb.stem, {})) | set(after)):
                     old, new = before.get(nb.stem, {}).get(name), after.get(name)
                     if old != new:
                         moved.append({"chapter": nb.stem, "name": name, "before": old or "–", "after": new or "–"})
-            self.outcome.report = rerun.RerunReport(changes, [p.stem for p in ran], moved, dict(params))
-            rerun.write_changes_page(self.outcome.report, self.next)
-        elif not (self.next / "chapters" / rerun.CHANGES_PAGE).exists():
-            rerun.write_changes_page(None, self.next)
+            self.outcome.report = rerun_mod.RerunReport(changes, [p.stem for p in ran], moved, dict(params))
+            rerun_mod.write_changes_page(self.outcome.report, self.next)
+        elif not (self.next / "chapters" / rerun_mod.CHANGES_PAGE).exists():
+            rerun_mod.write_changes_page(None, self.next)
         fault("after-chapters")
         self._step("html")
         if self.html:
@@ -565,14 +514,14 @@ class _Run:
 
     def _up_to_date(self, params: Mapping[str, Any]) -> bool:
         """Nothing to do: store, chapters and (unless skipped) the HTML are all current."""
-        from analysis import figures, rerun
+        from analysis.book import figures
 
-        live_store = self.root / "data" / store.STORE_NAME
+        live_store = self.root / paths.DATA / store.STORE_NAME
         if self.mode == "store":
             self.echo("store: up to date")
             return True
         plans = pipeline.plan(live_store, params, root=self.root, force=self.force)
-        if any(p.stale for p in plans) or not (self.root / "chapters" / rerun.CHANGES_PAGE).exists():
+        if any(p.stale for p in plans) or not (self.root / paths.CHAPTERS / rerun_mod.CHANGES_PAGE).exists():
             return False
         if self.html:
             figures.write_vega_bundle(self.root / "_static")
@@ -585,7 +534,7 @@ class _Run:
 
     def _stage_book(self) -> None:
         """The rest of the book beside the staged data: chapters (to run) and what the HTML build reads."""
-        from analysis import figures
+        from analysis.book import figures
 
         figures.write_vega_bundle(self.root / "_static")
         for name in (*pipeline.HTML_SOURCES, "chapters", pipeline.BIB_DIR):
@@ -596,7 +545,7 @@ class _Run:
                 shutil.copy2(src, dst)
 
     def _html(self) -> None:
-        from analysis import bibliography
+        from analysis.book import bibliography
 
         bibliography.write_bib(self.next / "data" / store.STORE_NAME,
                                self.next / pipeline.BIB_DIR / bibliography.BIB_NAME)
@@ -654,9 +603,9 @@ def _os_error(exc: OSError, run: _Run) -> BuildFailed:
 def _duckdb_error(exc: duckdb.Error, run: _Run) -> BuildFailed:
     text = str(exc)
     if "No space left on device" in text:
-        return _os_error(OSError(errno.ENOSPC, "No space left on device", str(run.root / "data")), run)
+        return _os_error(OSError(errno.ENOSPC, "No space left on device", str(run.root / paths.DATA)), run)
     if "File too large" in text:
-        return _os_error(OSError(errno.EFBIG, "File too large", str(run.root / "data")), run)
+        return _os_error(OSError(errno.EFBIG, "File too large", str(run.root / paths.DATA)), run)
     return BuildFailed(run.step, run.unstage(text.splitlines()[0] if text else type(exc).__name__))
 
 
@@ -665,7 +614,7 @@ def run(root: Path, mode: str = "build", *, incoming: Path | None = None, param_
         echo: Callable[[str], None] = print) -> Outcome:
     """``build`` (validate, store, stale chapters, HTML), ``store`` (validate and store only) or ``rerun``
     (merge ``incoming`` first) as one transaction; see the module docstring. Raises ``BuildFailed``,
-    ``store.ValidationError`` or ``lock.BuildLocked``; in every case nothing the reader sees changed."""
+    ``validation.ValidationError`` or ``lock.BuildLocked``; in every case nothing the reader sees changed."""
     if mode not in ("build", "store", "rerun"):
         raise ValueError(f"unknown mode {mode!r}")
     root = Path(root).resolve()
@@ -686,3 +635,17 @@ def run(root: Path, mode: str = "build", *, incoming: Path | None = None, param_
         finally:
             if not (root / JOURNAL).exists():
                 shutil.rmtree(root / NEXT, ignore_errors=True)
+
+
+def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | Sequence[str] | None = None,
+          echo: Callable[[str], None] = print, html: bool = True,
+          allow_contract_change: bool = False) -> rerun_mod.RerunReport:
+    """Merge ``incoming`` into ``root/data`` and rebuild what changed, as one transaction
+    (``analysis.workflow``); ``parameters`` are ``NAME=VALUE`` pairs (or a mapping of them)."""
+    if isinstance(parameters, Mapping):
+        pairs = [f"{k}={v}" for k, v in parameters.items()]
+    else:
+        pairs = list(parameters or [])
+    outcome = run(root, "rerun", incoming=incoming, param_pairs=pairs, html=html,
+                           allow_contract_change=allow_contract_change, echo=echo)
+    return outcome.report

@@ -28,35 +28,38 @@ import nbformat
 import pandas as pd
 import yaml
 
-from analysis import pipeline
-from analysis import store as store_mod
-from analysis.safety import quote_ident
+from analysis import paths
+from analysis.build import pipeline
+from analysis.data.safety import quote_ident
 
-RUNS_FILE = Path("analyses") / "runs.yml"
-CACHE_DIR = Path("_build") / "analyses"
+RUNS_FILE = paths.ANALYSES / "runs.yml"
+CACHE_DIR = paths.ANALYSES_CACHE
 
 
 class AnalysisFailed(Exception):
     """An analysis notebook raised; the store was not swapped in."""
 
 
-TOOLING_MODULES = {"__main__.py", "cli.py", "pipeline.py", "rerun.py", "bench.py", "publish.py", "book.py",
-                   "figures.py", "explorers.py", "bibliography.py", "analyses.py", "reproduce.py"}
+# The layers an analysis notebook may compute with: the package's base modules (paths, escape,
+# precision) and the data, models and rules layers. The book and build layers and the command line
+# are tooling: changing them re-runs no analysis.
+TOOLING = ("book", "build", "cli.py", "__main__.py")
 
 
 def code_digest() -> str:
-    """Hash of the ``analysis`` modules an analysis notebook may compute with (not the build tooling)."""
+    """Hash of the ``analysis`` modules an analysis notebook may compute with (not the tooling)."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        if path.name not in TOOLING_MODULES:
-            h.update(path.name.encode() + path.read_bytes())
+    for path in sorted(paths.PACKAGE.rglob("*.py")):
+        rel = path.relative_to(paths.PACKAGE)
+        if rel.parts[0] not in TOOLING:
+            h.update(rel.as_posix().encode() + path.read_bytes())
     return h.hexdigest()
 
 
 def inputs_bytes(root: Path) -> bytes:
     """Every analysis input (runs.yml, the notebooks, the modules they compute with), for the store's
     digest."""
-    folder = root / "analyses"
+    folder = root / paths.ANALYSES
     if not folder.is_dir():
         return b""
     files = b"".join(p.name.encode() + p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file())
@@ -103,7 +106,7 @@ def run_all(root: Path, store_path: Path, *, echo: Callable[[str], None] = print
         con.close()
     results: dict[str, tuple[pd.DataFrame, str, str]] = {}
     for name, spec in runs.items():
-        notebook = root / "analyses" / spec["notebook"]
+        notebook = root / paths.ANALYSES / spec["notebook"]
         source = _source_hash(notebook)
         frames = []
         digest = hashlib.sha256()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import costs
+from analysis.models import costs
 
 DEDICATED = "dedicated-chip"
 CLOUD = "cloud"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.safety import bibtex_entry, bibtex_text, bibtex_url
-from analysis.store import open_store
+from analysis.data.reader import open_store
+from analysis.escape import bibtex_entry, bibtex_text, bibtex_url
 
 BIB_NAME = "sources.bib"
 
@@ -49,7 +49,7 @@ def bib_text(sources: pd.DataFrame) -> str:
 def write_bib(store_path: Path, out_path: Path) -> Path:
     """Render the store's sources into ``out_path`` (only rewritten when the text changes)."""
     with open_store(store_path) as db:
-        text = bib_text(db._con.execute("SELECT * FROM sources").df())
+        text = bib_text(db.table("sources"))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if not out_path.exists() or out_path.read_text(encoding="utf-8") != text:
         out_path.write_text(text, encoding="utf-8")

@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from analysis import store
-from analysis.lock import LOCK_NAME, BuildLock, BuildLocked
-from analysis.schema import SIDECAR_SUFFIX, SchemaError, load_schema
+from analysis import paths
+from analysis.build.lock import LOCK_NAME, BuildLock, BuildLocked
+from analysis.data import validation
+from analysis.data.contracts import SIDECAR_SUFFIX, SchemaError, load_schema
 
-__all__ = ["LOCK_NAME", "BuildLocked", "acquire", "merge", "merge_with_origins", "rerun", "relocate"]
-REPLACE_SUFFIX = store.REPLACE_SUFFIX
+__all__ = ["LOCK_NAME", "BuildLocked", "acquire", "merge", "merge_with_origins", "relocate"]
+REPLACE_SUFFIX = validation.REPLACE_SUFFIX
 CHANGES_PAGE = "appendix-changes.md"
 GLUE_KEY = "scrapbook"
 GLUE_PLAIN = "application/papermill.record/text/plain"
@@ -105,19 +106,19 @@ def contract_diff(old: Path, new: Path) -> str:
 
 
 def incoming_tables(data_dir: Path, incoming: Path, *, allow_contract_change: bool = False,
-                    ) -> tuple[dict[str, tuple[Path, Path, bool]], list[store.Problem]]:
+                    ) -> tuple[dict[str, tuple[Path, Path, bool]], list[validation.Problem]]:
     """Table name -> (incoming csv, sidecar, replace?) for every CSV in ``incoming``.
 
     What a rerun folder may hold (see SECURITY.md): only regular files named ``<table>.csv``,
-    ``<table>.replace.csv`` and ``<table>.meta.yml`` (``store.check_files``). A table not in
+    ``<table>.replace.csv`` and ``<table>.meta.yml`` (``validation.check_files``). A table not in
     ``data/`` may be added when its contract comes with it. A contract for a table that ``data/``
     already has must be identical to the one in ``data/``, unless ``allow_contract_change`` is given
     (``--allow-contract-change``), in which case ``rerun`` prints the difference; so a rerun folder
     can never loosen a contract silently."""
     found: dict[str, tuple[Path, Path, bool]] = {}
     if not incoming.is_dir() or incoming.is_symlink():
-        return found, [store.Problem(str(incoming), None, None, "not a folder")]
-    problems = store.check_files(incoming, incoming=True)
+        return found, [validation.Problem(str(incoming), None, None, "not a folder")]
+    problems = validation.check_files(incoming, incoming=True)
     if problems:
         return found, problems
     for path in sorted(incoming.glob("*.csv")):
@@ -129,7 +130,7 @@ def incoming_tables(data_dir: Path, incoming: Path, *, allow_contract_change: bo
             if not allow_contract_change:
                 diff = contract_diff(existing, sidecar)
                 shown = "".join(diff.splitlines(keepends=True)[:40])
-                problems.append(store.Problem(str(sidecar), None, None,
+                problems.append(validation.Problem(str(sidecar), None, None,
                                               f"changes the contract of the existing table {name!r}; a rerun may "
                                               "not change a contract unless --allow-contract-change is given. "
                                               f"The difference:\n{shown}"))
@@ -137,20 +138,20 @@ def incoming_tables(data_dir: Path, incoming: Path, *, allow_contract_change: bo
         if not sidecar.exists():
             sidecar = existing
         if not sidecar.exists():
-            problems.append(store.Problem(str(path), None, None,
+            problems.append(validation.Problem(str(path), None, None,
                                           f"no table {name!r} in data/ and no sidecar {name}{SIDECAR_SUFFIX} beside it"))
             continue
         if name in found:
-            problems.append(store.Problem(str(path), None, None, f"table {name!r} is given twice"))
+            problems.append(validation.Problem(str(path), None, None, f"table {name!r} is given twice"))
             continue
         found[name] = (path, sidecar, replace)
     for sidecar in sorted(incoming.glob(f"*{SIDECAR_SUFFIX}")):
         name = sidecar.name[: -len(SIDECAR_SUFFIX)]
         if name not in found and not any(p.file == str(sidecar) for p in problems):
-            problems.append(store.Problem(str(sidecar), None, None,
+            problems.append(validation.Problem(str(sidecar), None, None,
                                           f"a contract without its table: no {name}.csv beside it"))
     if not found and not problems:
-        problems.append(store.Problem(str(incoming), None, None, "no table files (*.csv) to merge"))
+        problems.append(validation.Problem(str(incoming), None, None, "no table files (*.csv) to merge"))
     return found, problems
 
 
@@ -204,7 +205,7 @@ def _merged_text(base_path: Path, base_keys: pd.Series, new: pd.DataFrame, new_k
 
 
 def merge(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_change: bool = False,
-          ) -> tuple[list[TableChange], list[store.Problem]]:
+          ) -> tuple[list[TableChange], list[validation.Problem]]:
     """Write ``data_dir`` merged with ``incoming`` into ``staging`` and validate it there.
 
     Problems in merged rows are reported against the incoming file and line they came from.
@@ -218,15 +219,15 @@ Origins = dict[str, Any]
 
 
 def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_contract_change: bool = False,
-                       ) -> tuple[list[TableChange], list[store.Problem], Origins, dict[str, store.LoadedTable]]:
+                       ) -> tuple[list[TableChange], list[validation.Problem], Origins, dict[str, validation.LoadedTable]]:
     """``merge``, also returning where each staged line and file came from (for ``relocate``) and the
     validated tables of the staging folder (empty when there are problems)."""
-    from analysis.workflow import copy_data_folder, data_folder_problems
+    from analysis.data import folder
 
-    problems = data_folder_problems(data_dir)
+    problems = folder.problems(data_dir)
     if problems:
         return [], problems, {}, {}
-    copy_data_folder(data_dir, staging)
+    folder.copy(data_dir, staging)
     tables, problems = incoming_tables(data_dir, incoming, allow_contract_change=allow_contract_change)
     changes: list[TableChange] = []
     origins: Origins = {"files": {}}
@@ -234,9 +235,9 @@ def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_c
         try:
             schema = load_schema(sidecar)
         except SchemaError as exc:
-            problems.append(store.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1]))
+            problems.append(validation.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1]))
             continue
-        loaded, found = store.load_table(schema, path, whole=False)
+        loaded, found = validation.load_table(schema, path, whole=False)
         if found:
             problems.extend(found)
             continue
@@ -274,16 +275,16 @@ def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_c
     if problems:
         return changes, problems, origins, {}
     try:
-        validated = store.validate(staging)
-    except store.ValidationError as exc:
+        validated = validation.validate(staging)
+    except validation.ValidationError as exc:
         for p in exc.problems:
             problems.append(relocate(p, staging, origins, data_dir))
         return changes, problems, origins, {}
     return changes, problems, origins, validated
 
 
-def relocate(problem: store.Problem, staging: Path, origins: Mapping[str, Any], data_dir: Path | None = None,
-             ) -> store.Problem:
+def relocate(problem: validation.Problem, staging: Path, origins: Mapping[str, Any], data_dir: Path | None = None,
+             ) -> validation.Problem:
     """``problem`` found in the staging copy, named as the user knows it: a merged row's incoming file and
     line, a contract's incoming file, or else the file of ``data/`` it is a copy of."""
     path = Path(problem.file)
@@ -298,11 +299,11 @@ def relocate(problem: store.Problem, staging: Path, origins: Mapping[str, Any], 
     by_line = origins.get(table) if table is not None else None
     if by_line and problem.line in by_line:
         file, line = by_line[problem.line]
-        return store.Problem(file, line, problem.column, problem.message)
+        return validation.Problem(file, line, problem.column, problem.message)
     if name in origins.get("files", {}) and (problem.line is None or not name.endswith(".csv")):
-        return store.Problem(origins["files"][name], problem.line, problem.column, problem.message)
-    target = (data_dir / name) if data_dir is not None else Path("data") / name
-    return store.Problem(store._label(target), problem.line, problem.column, problem.message)
+        return validation.Problem(origins["files"][name], problem.line, problem.column, problem.message)
+    target = (data_dir / name) if data_dir is not None else paths.DATA / name
+    return validation.Problem(validation.file_label(target), problem.line, problem.column, problem.message)
 
 
 def glued_values(notebook: Path) -> dict[str, str]:
@@ -341,26 +342,10 @@ def write_changes_page(report: RerunReport | None, root: Path) -> Path:
         else:
             lines += ["", "No headline number moved."]
     text = "\n".join(lines) + "\n"
-    path = root / "chapters" / CHANGES_PAGE
+    path = root / paths.CHAPTERS / CHANGES_PAGE
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
     return path
-
-
-def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | Sequence[str] | None = None,
-          echo: Callable[[str], None] = print, html: bool = True,
-          allow_contract_change: bool = False) -> RerunReport:
-    """Merge ``incoming`` into ``root/data`` and rebuild what changed, as one transaction
-    (``analysis.workflow``); ``parameters`` are ``NAME=VALUE`` pairs (or a mapping of them)."""
-    from analysis import workflow
-
-    if isinstance(parameters, Mapping):
-        pairs = [f"{k}={v}" for k, v in parameters.items()]
-    else:
-        pairs = list(parameters or [])
-    outcome = workflow.run(root, "rerun", incoming=incoming, param_pairs=pairs, html=html,
-                           allow_contract_change=allow_contract_change, echo=echo)
-    return outcome.report
 
 
 def report_json(report: RerunReport) -> str:

@@ -26,8 +26,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analysis.escape import csv_frame
 from analysis.precision import round_value
-from analysis.safety import csv_frame
 
 BOOK_TITLE = "The Inference Cost Book"
 BOOK_AUTHOR = "Inference Cost Book contributors"
@@ -175,7 +175,7 @@ class Citation:
 
     def bibtex(self) -> str:
         """The citation as BibTeX, by the book's one BibTeX writer (every text escaped)."""
-        from analysis.safety import bibtex_entry, bibtex_text, bibtex_url
+        from analysis.escape import bibtex_entry, bibtex_text, bibtex_url
 
         key = "inferencebook-" + self.label.removeprefix("fig-")
         fields = [
@@ -221,12 +221,6 @@ class Figure:
             label=self.label, title=self.title, chapter=self.chapter, version=self.version,
             date=self.date, sources=tuple(self.sources), url=f"{self.page}#{self.label}",
         )
-
-    def drawn_data(self) -> pd.DataFrame:
-        """Exactly the rows the chart draws (its inline dataset)."""
-        if self.data is not None:
-            return self.data
-        return spec_data(self._spec)
 
     def _repr_html_(self) -> str:
         return self._repr_mimebundle_()[0]["text/html"]

@@ -74,7 +74,6 @@ import numpy.typing as npt
 import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 BITS_PER_BYTE = 8
 BYTES_PER_GB = 1e9
@@ -307,7 +306,7 @@ def max_batch(
     ``head_dim`` (or ``d_model`` and ``attention_heads``). Zero when the weights plus one sequence
     do not fit; returned as whole-number floats.
     """
-    params = _model_arrays(model)
+    params = model_arrays(model)
     capacity = _floats(n_chips) * _floats(memory_gb) * BYTES_PER_GB * (1.0 + FIT_RTOL)
     free = capacity - weight_bytes(params["total_params_b"], bits)
     per_sequence = _floats(context) * kv_bytes_per_token(
@@ -318,7 +317,7 @@ def max_batch(
     return np.maximum(batch, 0.0)
 
 
-def _model_arrays(model: ModelLike) -> dict[str, FloatArray]:
+def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
     total = _field(model, "total_params_b")
     active = _field(model, "active_params_b")
     architecture = model.get("architecture", None) if hasattr(model, "get") else None
@@ -685,7 +684,7 @@ def roofline_point(
     memory = _required(_field(chip, "memory_gb"), f"memory capacity of {chip_name}")
     peak = _required(peak_flops_for_bits(chip, bits), f"{bits}-bit peak compute of {chip_name}")
 
-    params = _model_arrays(model)
+    params = model_arrays(model)
     fields = {
         "total_params_b": "total parameters",
         "active_params_b": "active parameters",
@@ -815,7 +814,7 @@ def roofline_grid(
         [[supports_bits(p, int(b)) for b in bits_axis] for p in precision_column], dtype=bool
     ).reshape(n_c, 1, n_p, 1, 1)
 
-    params = {key: value.reshape(model_ax) for key, value in _model_arrays(models).items()}
+    params = {key: value.reshape(model_ax) for key, value in model_arrays(models).items()}
     bits_b = bits_axis.astype(np.float64).reshape(1, 1, n_p, 1, 1)
     batch_b = batch_axis.astype(np.float64).reshape(1, 1, 1, n_b, 1)
     context_b = context_axis.astype(np.float64).reshape(1, 1, 1, 1, n_x)

@@ -25,6 +25,8 @@ from typing import Any
 
 import nbformat
 
+from analysis import paths
+
 PARAMETERS_TAG = "parameters"
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -128,7 +130,7 @@ def _convert(name: str, text: str, spec: Spec, root: Path | None) -> Any:
     if text.startswith(("/", "~")) or "\\" in text or not text.endswith(".duckdb"):
         raise refuse()
     if root is not None:
-        base = (root / "chapters").resolve()
+        base = (root / paths.CHAPTERS).resolve()
         target = (base / text).resolve()
         if not target.is_relative_to(root.resolve()):
             raise refuse(" (it points outside the book)")

@@ -1,6 +1,6 @@
 """Benchmarks: what building, rebuilding and rerunning the book cost, measured against the floor.
 
-``python -m analysis bench`` (``make bench``) works on a copy of the book in a temporary folder,
+``python -m benchmarks`` (``make bench``) works on a copy of the book in a temporary folder,
 never on the repository itself, and reports each measurement with its budget:
 
 ``clean``
@@ -25,7 +25,7 @@ never on the repository itself, and reports each measurement with its budget:
     about a million rows, against a plain-Python loop over a sample (Python floats for costs,
     ``roofline_point`` for rooflines) extrapolated per scenario. Budget: at least 1e6 scenarios/s each.
 ``store``
-    ``store.validate`` + ``store.build`` (the data tables, without the analyses' derived tables) of a copy of ``data/`` whose ``prices.csv`` has a million
+    ``validation.validate`` + ``store.build`` (the data tables, without the analyses' derived tables) of a copy of ``data/`` whose ``prices.csv`` has a million
     valid rows (the real rows plus synthetic ones), in a child process that reports its own peak
     resident memory. Budget: at most 5 s and under 1 GB. A miss is profiled with cProfile.
 ``pages``
@@ -42,8 +42,6 @@ nothing unless ``--results`` is given.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import importlib.metadata
 import json
 import os
@@ -54,29 +52,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from analysis import pipeline, store
+from analysis.build import bookstore, offline, pipeline
+from analysis.data import reader, store, validation
 
 ROOT = pipeline.ROOT
 RESULTS_DIR = ROOT / "benchmarks"
 BOOK_FILES = ("_config.yml", "_toc.yml", "_static", "_ext", "chapters", "data", "analyses", "intro.md")
 EXAMPLE = ROOT / "examples" / "new-chip"
 EXAMPLE_TABLES = ("chips.csv", "sources.csv")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=MediaRouter,OptimizationHints",
-)
 CHART_SELECTOR = "div[id^='fig-'][id$='-chart'], div[id^='chart-']"
 CHART_TIMEOUT_MS = 60000
 PAGE_LOADS = 3
@@ -169,20 +158,15 @@ def copy_book(dest: Path | None = None) -> Path:
     return root
 
 
-def build_store(root: Path, echo: Callable[[str], None]) -> dict[str, float]:
+def time_store_build(root: Path, echo: Callable[[str], None]) -> dict[str, float]:
     """Validate ``root/data`` and build its store as ``python -m analysis build`` does (with the
     analyses' derived tables when the book has them); seconds of each step."""
     data_dir = root / "data"
     start = time.perf_counter()
-    tables = store.validate(data_dir)
+    tables = validation.validate(data_dir)
     validated = time.perf_counter() - start
     mark = time.perf_counter()
-    try:
-        from analysis import analyses
-    except ImportError:
-        store.build(tables, data_dir / store.STORE_NAME)
-    else:
-        store.build(tables, data_dir / store.STORE_NAME, extend=lambda p: analyses.extend_store(root, p, echo=echo))
+    bookstore.build_tables(tables, data_dir / store.STORE_NAME, root=root, echo=echo)
     return {"validate": validated, "store": time.perf_counter() - mark}
 
 
@@ -206,7 +190,7 @@ def _ratio(value: float, limit: float, *, at_most: bool = True) -> bool:
 
 def measure_clean_build(root: Path) -> Outcome:
     """Build ``root`` from nothing with ``workflow.run`` (forced), timing each of its steps."""
-    from analysis import workflow
+    from analysis.build import workflow
 
     (root / "chapters" / pipeline.STATE_FILE.name).unlink(missing_ok=True)
     shutil.rmtree(root / "_build", ignore_errors=True)
@@ -258,7 +242,7 @@ def measure_floor(clean: Outcome) -> Outcome:
 
     root = copy_book()
     try:
-        build_store(root, _quiet)
+        time_store_build(root, _quiet)
         chapters_dir = root / "chapters"
         per_chapter: dict[str, float] = {}
         start = time.perf_counter()
@@ -379,8 +363,8 @@ def _grid_axes(n_pairs: int, target: int) -> tuple[list[int], list[int]]:
 def _load_chips_models() -> tuple[Any, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
-        path = store.build_store(store.DEFAULT_DATA_DIR, folder / store.STORE_NAME)
-        with store.open_store(path) as db:
+        path = bookstore.build(validation.DEFAULT_DATA_DIR, folder / store.STORE_NAME)
+        with reader.open_store(path) as db:
             return db.table("chips"), db.table("models")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -390,7 +374,7 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
     """Scenarios per second of the vectorized cost and roofline sweeps against plain Python."""
     import numpy as np
 
-    from analysis import costs, roofline
+    from analysis.models import costs, roofline
 
     ranges = dict(OWNED_RANGES)
     cost_s = _best(lambda: costs.cost_sweep(scenarios, rng=0, ranges=ranges, log_uniform=OWNED_LOG), SWEEP_REPEATS)
@@ -494,45 +478,11 @@ def write_price_table(data_dir: Path, rows: int, seed: int = 0) -> int:
     return len(table)
 
 
-STORE_CHILD = textwrap.dedent("""\
-    import cProfile, io, json, pstats, resource, sys, time
-    from pathlib import Path
-
-    def peak_kb():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return 0
-
-    start = time.perf_counter()
-    from analysis import store
-    imported = time.perf_counter() - start
-    import_peak = peak_kb()
-    data, out, profile = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
-    profiler = cProfile.Profile() if profile else None
-    if profiler:
-        profiler.enable()
-    mark = time.perf_counter()
-    tables = store.validate(data)
-    validate = time.perf_counter() - mark
-    mark = time.perf_counter()
-    store.build(tables, out)
-    build = time.perf_counter() - mark
-    top = []
-    if profiler:
-        profiler.disable()
-        stats = pstats.Stats(profiler)
-        for (file, line, fn), (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:int(sys.argv[4])]:
-            top.append({"function": f"{Path(file).name}:{line}({fn})", "calls": nc, "tottime_s": tt, "cumtime_s": ct})
-    print(json.dumps({"import_s": imported, "validate_s": validate, "build_s": build,
-                      "table_rows": {k: len(t.frame) for k, t in tables.items()},
-                      "import_peak_kb": import_peak,
-                      "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "profile": top}))
-""")
+STORE_CHILD = Path(__file__).with_name("store_child.py")
 
 
 def _store_child(data_dir: Path, out: Path, *, profile: bool) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", STORE_CHILD, str(data_dir), str(out), "1" if profile else "0",
+    done = subprocess.run([sys.executable, str(STORE_CHILD), str(data_dir), str(out), "1" if profile else "0",
                            str(PROFILE_LINES)], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError("store benchmark child failed:\n" + done.stderr[-4000:])
@@ -545,7 +495,7 @@ def measure_store(rows: int = STORE_ROWS) -> Outcome:
     folder = Path(tempfile.mkdtemp(prefix="bench-prices-"))
     try:
         data_dir = folder / "data"
-        shutil.copytree(store.DEFAULT_DATA_DIR, data_dir, ignore=shutil.ignore_patterns(".*", "*.duckdb*"))
+        shutil.copytree(validation.DEFAULT_DATA_DIR, data_dir, ignore=shutil.ignore_patterns(".*", "*.duckdb*"))
         written = write_price_table(data_dir, rows)
         csv_bytes = (data_dir / "prices.csv").stat().st_size
         result = _store_child(data_dir, folder / store.STORE_NAME, profile=False)
@@ -578,39 +528,10 @@ def measure_store(rows: int = STORE_ROWS) -> Outcome:
     })
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 at a free port for the duration of the block."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def _draw_ms(browser: Any, url: str) -> tuple[float, float, int, list[str]]:
     """Load ``url`` offline; return wall ms and in-page ms until every chart holds an SVG."""
     blocked: list[str] = []
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-
-    def route(r: Any) -> None:
-        target = r.request.url
-        if target.startswith(("data:", "blob:")) or urlparse(target).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            blocked.append(target)
-            r.abort()
-
-    context.route("**/*", route)
+    context = offline.offline_context(browser, blocked, viewport={"width": 1200, "height": 900})
     page = context.new_page()
     try:
         start = time.perf_counter()
@@ -633,20 +554,14 @@ def _draw_ms(browser: Any, url: str) -> tuple[float, float, int, list[str]]:
 
 def measure_pages(root: Path) -> Outcome:
     """Bytes of each chapter page and of the shared scripts; time to draw the heaviest page's charts."""
-    from playwright.sync_api import sync_playwright
-
     html = root / "_build" / "html"
     pages = _tree_bytes(html / "chapters", "*.html")
     scripts = _tree_bytes(html / "_static", "*.js")
     heaviest = max(pages, key=lambda name: pages[name])
     loads = []
-    with serve(html) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
-        try:
-            for _ in range(PAGE_LOADS):
-                loads.append(_draw_ms(browser, f"{base}/chapters/{heaviest}"))
-        finally:
-            browser.close()
+    with offline.serve(html) as base, offline.browser() as browser:
+        for _ in range(PAGE_LOADS):
+            loads.append(_draw_ms(browser, f"{base}/chapters/{heaviest}"))
     walls = [w for w, _, _, _ in loads]
     in_page = [p for _, p, _, _ in loads]
     charts = loads[0][2]
@@ -705,7 +620,7 @@ def versions() -> dict[str, str]:
     for name in ("duckdb", "pandas", "numpy", "jupyter-book", "papermill", "nbclient", "sphinx", "playwright"):
         out[name] = _version(name)
     try:
-        out["chromium"] = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
+        out["chromium"] = subprocess.run([offline.CHROMIUM, "--version"], capture_output=True, text=True,
                                          timeout=30).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         out["chromium"] = "unknown"
@@ -815,7 +730,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `python -m analysis bench` (`make bench`); see `analysis/bench.py` for what each line",
+        "Written by `python -m benchmarks` (`make bench`); see `benchmarks/bench.py` for what each line",
         "measures. Every build and rerun ran on a copy of the book in a temporary folder.",
         "",
         f"- Date: {doc['date']} (finished {doc['finished']})",

@@ -20,7 +20,7 @@ whatever its rule says; otherwise its rule runs with ``$as_of`` bound to the dat
 ``'true'``, ``'false'`` or ``'pending'`` (NULL outcome). A forecast is thus resolved before its
 deadline only when its rule already decides from evidence dated on or before ``as_of``.
 
-**Checks at build time** (``check_rules``, called by ``store.build`` on the just-built tables): every
+**Checks at build time** (``check_rules``, run by ``rule_problems`` on the just-built store): every
 rule must be a single SELECT that runs as of the forecast's ``made_on`` and as of its ``resolve_by``
 and returns one row with exactly the columns ``outcome`` BOOLEAN and ``evidence`` VARCHAR, with
 evidence whenever it decides; the tables it reads must be listed in ``evidence_tables`` (and exist);
@@ -61,8 +61,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis import sandbox, store
-from analysis.safety import md_code_block, md_text, quote_ident
+from analysis.data import reader, sandbox, store, validation
+from analysis.data.safety import quote_ident
+from analysis.escape import md_code_block, md_text
 
 TABLE = "forecasts"
 RULE_COLUMN = "rule"
@@ -170,7 +171,7 @@ def run_rule(
 
 def _tables_read(rule: str) -> set[str]:
     try:
-        return set(duckdb.get_table_names(store.PLACEHOLDER_RE.sub("NULL", rule)))
+        return set(duckdb.get_table_names(reader.PLACEHOLDER_RE.sub("NULL", rule)))
     except duckdb.Error:
         return set()
 
@@ -179,17 +180,30 @@ def _num(value: str) -> float | None:
     return float(value) if value != "" else None
 
 
-def check_rules(box: sandbox.RuleSandbox, table: store.LoadedTable) -> list[store.Problem]:
+TABLE = "forecasts"
+
+
+def rule_problems(store_path: Path, tables: Mapping[str, validation.LoadedTable]) -> list[validation.Problem]:
+    """The build-time check of the forecasts table (a ``store.Check``): the rules come from a data file,
+    so they run in ``sandbox.RuleSandbox`` on the closed, complete store file, never on the build's
+    own connection."""
+    if TABLE not in tables:
+        return []
+    with sandbox.RuleSandbox(store_path) as box:
+        return check_rules(box, tables[TABLE])
+
+
+def check_rules(box: sandbox.RuleSandbox, table: validation.LoadedTable) -> list[validation.Problem]:
     """Problems with the forecasts table that need the built store, whose rules run in ``box``: rules
     that are refused, fail, exceed a limit, return the wrong shape or types, or read unlisted tables;
     deadlines before made_on; inverted intervals."""
-    problems: list[store.Problem] = []
+    problems: list[validation.Problem] = []
     existing = box.tables
     frame = table.frame
     label = table.file_label
 
     def add(i: int, column: str, message: str) -> None:
-        problems.append(store.Problem(label, int(table.lines[i]), column, message))
+        problems.append(validation.Problem(label, int(table.lines[i]), column, message))
 
     for i, row in enumerate(frame.itertuples(index=False)):
         fid = row.forecast_id
@@ -279,7 +293,7 @@ def resolve_con(target: Any, forecasts: pd.DataFrame, *, as_of: Any) -> pd.DataF
 
 
 def resolve(db_or_con: Any, forecasts: pd.DataFrame | None = None, *, as_of: Any) -> pd.DataFrame:
-    """``resolve_con`` for a duckdb connection or a ``store.StoreReader`` (the rules run in a sandbox
+    """``resolve_con`` for a duckdb connection or a ``reader.StoreReader`` (the rules run in a sandbox
     opened on its store file); the forecasts default to the store's forecasts table. Columns: id,
     statement, source, status ('true', 'false', 'pending'), resolve_by, probability, evidence,
     made_on, value_low, value_high, interval_level, unit."""

@@ -28,19 +28,19 @@ from typing import Any
 import nbformat
 import yaml
 
-from analysis import limits
-from analysis import parameters as params_mod
-from analysis import store as store_mod
-from analysis.safety import quote_ident
+from analysis import paths
+from analysis.build import limits
+from analysis.build import parameters as params_mod
+from analysis.data import reader
+from analysis.data import store as store_mod
+from analysis.data.safety import quote_ident
 
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS_DIR = ROOT / "chapters"
-STATE_FILE = CHAPTERS_DIR / "_execution.json"
-STATUS_PAGE = CHAPTERS_DIR / "appendix-status.md"
-STORE_PARAMETER = "store"
+ROOT = paths.ROOT
+CHAPTERS_DIR = ROOT / paths.CHAPTERS
+STATE_FILE = CHAPTERS_DIR / paths.STATE_NAME
+STATUS_PAGE = CHAPTERS_DIR / paths.STATUS_NAME
 KERNEL_NAME = "python3"
-ROOT_OF_CODE = Path(__file__).resolve().parent.parent
-BIB_DIR = "_bibliography"
+BIB_DIR = paths.BIBLIOGRAPHY.as_posix()
 LANGUAGE_INFO = {
     "codemirror_mode": {"name": "ipython", "version": 3},
     "file_extension": ".py",
@@ -97,8 +97,8 @@ def store_table_hashes(store_path: Path) -> dict[str, str]:
     """Content hash of every table in the store."""
     if not store_path.exists():
         return {}
-    with store_mod.open_store(store_path) as db:
-        frame = db._con.execute("SELECT table_name, sha256 FROM _tables ORDER BY table_name").df()
+    with reader.open_store(store_path) as db:
+        frame = db.sql("SELECT table_name, sha256 FROM _tables ORDER BY table_name")
     hashes = dict(zip(frame["table_name"], frame["sha256"]))
     catalogue = hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(hashes.items())).encode()).hexdigest()
     hashes.update({name: catalogue for name in store_mod.META_TABLES})
@@ -107,13 +107,13 @@ def store_table_hashes(store_path: Path) -> dict[str, str]:
 
 def dependency_hashes(store_path: Path, entries: Iterable[str], tables: Mapping[str, str]) -> dict[str, str | None]:
     """Hash of each recorded read: a whole table (``chips``), one row (``sources#source_id=x``) or a
-    source file of the ``analysis`` package (``py:analysis/roofline.py``)."""
+    source file of the ``analysis`` package (``py:analysis/models/roofline.py``)."""
     entries = list(entries)
     out: dict[str, str | None] = {}
     wanted: dict[tuple[str, str], list[str]] = {}
     for entry in entries:
         if entry.startswith("py:"):
-            path = ROOT_OF_CODE / entry[3:]
+            path = paths.ROOT / entry[3:]
             out[entry] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         elif "#" in entry:
             table, _, cond = entry.partition("#")
@@ -123,11 +123,11 @@ def dependency_hashes(store_path: Path, entries: Iterable[str], tables: Mapping[
         else:
             out[entry] = tables.get(entry)
     if wanted and store_path.exists():
-        with store_mod.open_store(store_path) as db:
+        with reader.open_store(store_path) as db:
             for (table, column), values in wanted.items():
                 try:
                     sql = f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(column)} IN ?"
-                    frame = db._con.execute(sql, [values]).df()
+                    frame = db.sql(sql, [values])
                 except Exception:  # noqa: BLE001 - a vanished table or column leaves the reads stale
                     continue
                 for value, row in frame.groupby(column, sort=False):
@@ -200,7 +200,7 @@ def plan(
     force: bool = False,
 ) -> list[Plan]:
     """Which chapters are stale against the store and the recorded state."""
-    state = load_state(root / "chapters" / STATE_FILE.name) if state is None else state
+    state = load_state(root / paths.CHAPTERS / STATE_FILE.name) if state is None else state
     tables = store_table_hashes(store_path)
     every = sorted({e for rec in state.values() for e in rec.get("tables", [])})
     known = dependency_hashes(store_path, every, tables)
@@ -261,13 +261,12 @@ def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None)
     return what it read from the store, as recorded by ``StoreReader`` through the reads log.
     Raises papermill's ``PapermillExecutionError`` when a cell fails."""
     import papermill
-
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     log = out.with_name(out.name + ".reads")
     log.write_text("")
-    previous = os.environ.get(store_mod.READS_LOG_ENV)
-    os.environ[store_mod.READS_LOG_ENV] = str(log)
+    previous = os.environ.get(reader.READS_LOG_ENV)
+    os.environ[reader.READS_LOG_ENV] = str(log)
     timeout = limits.cell_timeout()
     try:
         papermill.execute_notebook(
@@ -283,9 +282,9 @@ def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None)
         raise ChapterFailed(f"{nb_path.name}: the kernel died while running it (out of memory?)") from None
     finally:
         if previous is None:
-            os.environ.pop(store_mod.READS_LOG_ENV, None)
+            os.environ.pop(reader.READS_LOG_ENV, None)
         else:
-            os.environ[store_mod.READS_LOG_ENV] = previous
+            os.environ[reader.READS_LOG_ENV] = previous
     return sorted({line.strip() for line in log.read_text().splitlines() if line.strip()})
 
 
@@ -321,7 +320,7 @@ def run_stale(
 ) -> list[Path]:
     """Execute every stale chapter (papermill), record the new state, return what ran. Each chapter
     receives the ``parameters`` its parameters cell declares (``chapter_parameters``)."""
-    state = load_state(root / "chapters" / STATE_FILE.name)
+    state = load_state(root / paths.CHAPTERS / STATE_FILE.name)
     plans = plan(store_path, parameters, root=root, state=state, force=force)
     stale = [p for p in plans if p.stale]
     tables = store_table_hashes(store_path)
@@ -344,7 +343,7 @@ def run_stale(
             "table_hashes": read_hashes,
             "seconds": round(seconds, 1),
         }
-        save_state(state, root / "chapters" / STATE_FILE.name)
+        save_state(state, root / paths.CHAPTERS / STATE_FILE.name)
         echo(f"[{i}/{len(stale)}] {rel} done in {seconds:.1f} s; read {describe_reads(read)}")
         ran.append(p.notebook)
         if after_each is not None:
@@ -386,7 +385,7 @@ def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
         lines.append(f"| [{nb_path.stem}]({nb_path.name}) | {tables} | {params} | "
                      f"{'–' if seconds is None else f'{seconds:.1f}'} |")
     text = "\n".join(lines) + "\n"
-    path = root / "chapters" / STATUS_PAGE.name
+    path = root / paths.CHAPTERS / STATUS_PAGE.name
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
 
@@ -399,14 +398,14 @@ def html_inputs_hash(root: Path = ROOT) -> str:
     """Hash of everything the HTML build of the book in ``root`` reads (the same for the book and for
     its staged copy, so a build can be skipped when nothing it reads has changed)."""
     h = hashlib.sha256()
-    paths = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
+    files = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
              *sorted((root / "_ext").glob("*.py")), root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
-             *sorted(p for p in (root / "chapters").rglob("*") if p.is_file() and not p.name.startswith("."))]
-    for p in paths:
+             *sorted(p for p in (root / paths.CHAPTERS).rglob("*") if p.is_file() and not p.name.startswith("."))]
+    for p in files:
         if p.is_file():
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
-    h.update(b"analysis/__init__.py" + (ROOT_OF_CODE / "analysis" / "__init__.py").read_bytes())
+    h.update(b"analysis/__init__.py" + (paths.PACKAGE / "__init__.py").read_bytes())
     return h.hexdigest()
 
 
@@ -423,7 +422,7 @@ def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None
     it started, when it passes ``limits.html_timeout()``."""
     import signal
 
-    from analysis import bibliography, figures
+    from analysis.book import bibliography, figures
 
     figures.write_vega_bundle(src / "_static")
     bibliography.write_bib(src / "data" / store_mod.STORE_NAME, src / BIB_DIR / bibliography.BIB_NAME)
@@ -449,7 +448,3 @@ def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None
     built = cache / "_build" / "html"
     figures.export_figures(chapter_notebooks(src), built / figures.FIGURES_DIR)
     shutil.copytree(built, out)
-
-
-def clean_html(root: Path = ROOT) -> None:
-    shutil.rmtree(root / "_build", ignore_errors=True)

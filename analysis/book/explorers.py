@@ -57,7 +57,7 @@ named by the parameter names in ``ROOFLINE_PARAMS`` and ``COST_PARAMS``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis import costs, roofline
+from analysis.models import costs, roofline
 
 PARAM_MODEL = "model"
 PARAM_CHIP = "chip"
@@ -350,7 +350,7 @@ def model_table(models: pd.DataFrame) -> pd.DataFrame:
     Parameters go through ``analysis.roofline``'s own reading: a dense model without active
     parameters uses its total, and a missing head dimension is ``d_model / attention_heads``.
     """
-    params = roofline._model_arrays(models)
+    params = roofline.model_arrays(models)
     table = pd.DataFrame({c: params[c] for c in MODEL_COLUMNS})
     table.insert(0, "model", models["slug"].astype(str).to_numpy())
     table["source_ids"] = [_ids(v) for v in models.get("source_ids", pd.Series([None] * len(models)))]

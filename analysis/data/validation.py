@@ -1,12 +1,11 @@
-"""Validate the data files against their sidecars and build the DuckDB store from them.
+"""Validate the data files against their contracts, collecting every problem before anything is written.
 
-Validation reads every ``data/<table>.csv`` with its ``<table>.meta.yml`` and collects every problem
-before anything is written: undecodable bytes, an empty file, missing or unexpected columns, ragged
-rows, values of the wrong type, empty required cells, values outside their range or allowed set,
-duplicate keys and references to rows that do not exist. Each ``Problem`` names the file, the line,
-the column and what was expected. Only a clean set of files is built, into a temporary file beside
-the store that is renamed into place when complete, so a failed or interrupted build leaves the
-previous store untouched. Chapters open the store read-only through ``open_store``.
+Validation reads every ``data/<table>.csv`` with its ``<table>.meta.yml``: undecodable bytes, an
+empty file, missing or unexpected columns, ragged rows, values of the wrong type, empty required
+cells, values outside their range or allowed set, duplicate keys and references to rows that do not
+exist. Each ``Problem`` names the file, the line, the column and what was expected; ``check_files``
+refuses anything in a data folder that is not a regular, plainly named table file first.
+``analysis.data.store`` builds the store from what ``validate`` returns.
 """
 
 from __future__ import annotations
@@ -15,39 +14,30 @@ import csv
 import hashlib
 import io
 import os
-import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.schema import (
+from analysis import paths
+from analysis.data.contracts import (
     LIST_SEPARATOR,
-    MAX_FIELD_CHARS,
     MAX_ROWS,
     SIDECAR_SUFFIX,
-    SOURCE_COLUMN,
     SOURCES_TABLE,
     Column,
     SchemaError,
     TableSchema,
     load_schema,
 )
-from analysis.safety import UnsafeName, check_identifier, compile_pattern, is_identifier, quote_ident
+from analysis.data.safety import compile_pattern, is_identifier
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-STORE_NAME = "inference.duckdb"
+DEFAULT_DATA_DIR = paths.ROOT / paths.DATA
 MAX_REPORTS_PER_CHECK = 10
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
-READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
-META_TABLES = ("_tables", "_columns")
-FORECASTS_TABLE = "forecasts"
-INPUTS_TABLE = "_inputs"
-PLACEHOLDER_RE = re.compile(r"\?|\$[A-Za-z_][A-Za-z0-9_]*|\$\d+")
 MAX_CSV_BYTES = 64 * 1024 * 1024
 MAX_SIDECAR_BYTES = 256 * 1024
 TABLE_SUFFIXES = (".csv", SIDECAR_SUFFIX)
@@ -96,7 +86,7 @@ class LoadedTable:
     file_label: str = field(default="")
 
 
-def _label(path: Path) -> str:
+def file_label(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -301,7 +291,7 @@ def _report_bad_values(
 def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True) -> tuple[LoadedTable | None, list[Problem]]:
     """Read one CSV and check it against its own schema (references are checked later). ``whole=False``
     for rows to be merged into a table, which need not hold the rows ``must_include`` asks for."""
-    label = _label(csv_path)
+    label = file_label(csv_path)
     if not csv_path.exists():
         return None, [Problem(label, None, None, f"missing: the sidecar {schema.path.name} has no CSV beside it")]
     raw = csv_path.read_bytes()
@@ -364,7 +354,7 @@ def _check_references(tables: dict[str, LoadedTable], problems: list[Problem]) -
                     f"{s.loc[table.frame.index[i]]} not found in {t}.{c}")
 
 
-def _kind(mode: int) -> str | None:
+def file_kind(mode: int) -> str | None:
     """What a non-regular file is, for the message."""
     for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -398,14 +388,14 @@ def check_files(folder: Path, *, incoming: bool = False) -> list[Problem]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        return [Problem(_label(folder), None, None, f"cannot list the folder: {exc.strerror}")]
+        return [Problem(file_label(folder), None, None, f"cannot list the folder: {exc.strerror}")]
     for entry in entries:
         name = entry.name
         lower = name.lower()
         looks_like_table = lower.endswith(TABLE_SUFFIXES)
         if not looks_like_table and not incoming:
             continue
-        label = _label(Path(folder) / name)
+        label = file_label(Path(folder) / name)
         if name.startswith("."):
             problems.append(Problem(label, None, None, "hidden file names are not allowed in a data folder"))
             continue
@@ -414,7 +404,7 @@ def check_files(folder: Path, *, incoming: bool = False) -> list[Problem]:
         except OSError as exc:
             problems.append(Problem(label, None, None, f"cannot read it: {exc.strerror}"))
             continue
-        kind = _kind(info.st_mode)
+        kind = file_kind(info.st_mode)
         if kind is not None:
             problems.append(Problem(label, None, None, f"is {kind}; a table file must be a regular file"))
             continue
@@ -471,232 +461,22 @@ def validate(data_dir: Path = DEFAULT_DATA_DIR, *, overrides: dict[str, Path] | 
     files = table_files(data_dir, overrides)
     for csv_path in sorted(data_dir.glob("*.csv")):
         if csv_path.stem not in files:
-            problems.append(Problem(_label(csv_path), None, None,
+            problems.append(Problem(file_label(csv_path), None, None,
                                     f"no sidecar {csv_path.stem}{SIDECAR_SUFFIX}: every table needs its contract"))
     for name, (sidecar, csv_path) in files.items():
         try:
             schema = load_schema(sidecar)
         except SchemaError as exc:
-            problems.append(Problem(_label(sidecar), None, None, str(exc).split(": ", 1)[-1]))
+            problems.append(Problem(file_label(sidecar), None, None, str(exc).split(": ", 1)[-1]))
             continue
         table, found = load_table(schema, csv_path)
         problems.extend(found)
         if table is not None:
             tables[name] = table
     if SOURCES_TABLE not in files:
-        problems.append(Problem(_label(data_dir), None, None, f"no {SOURCES_TABLE} table: every row must cite a source"))
+        problems.append(Problem(file_label(data_dir), None, None, f"no {SOURCES_TABLE} table: every row must cite a source"))
     if not problems:
         _check_references(tables, problems)
     if problems:
         raise ValidationError(problems)
     return tables
-
-
-def _select_sql(schema: TableSchema) -> str:
-    parts = []
-    for col in schema.columns:
-        q = quote_ident(col.name)
-        cell = f"NULLIF({q}, '')"
-        if col.type == "list":
-            expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), lambda x: trim(x))"
-        elif col.type == "boolean":
-            expr = f"lower({cell}) = 'true'"
-        elif col.type == "string":
-            expr = cell
-        else:
-            expr = f"CAST({cell} AS {col.sql_type})"
-        parts.append(f"{expr} AS {q}")
-    return ", ".join(parts)
-
-
-def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows_t, rows_c = [], []
-    for name, t in sorted(tables.items()):
-        o = t.schema.origin
-        rows_t.append({
-            "table_name": name, "title": t.schema.title, "description": t.schema.description,
-            "origin_title": o.title, "producer": o.producer, "url": o.url,
-            "date_accessed": o.date_accessed, "licence": o.licence, "citation": o.citation,
-            "primary_key": ",".join(t.schema.primary_key), "row_count": len(t.frame),
-            "sha256": t.sha256, "file": f"data/{name}.csv",
-        })
-        for pos, c in enumerate(t.schema.columns):
-            checks = []
-            if c.min is not None:
-                checks.append(f">= {c.min}")
-            if c.max is not None:
-                checks.append(f"<= {c.max}")
-            if c.exclusive_minimum is not None:
-                checks.append(f"> {c.exclusive_minimum}")
-            if c.exclusive_maximum is not None:
-                checks.append(f"< {c.exclusive_maximum}")
-            if c.max_length != MAX_FIELD_CHARS:
-                checks.append(f"at most {c.max_length} characters")
-            if c.allowed is not None:
-                checks.append("one of " + ", ".join(map(str, c.allowed)))
-            if c.pattern is not None:
-                checks.append(f"matches {c.pattern}")
-            if c.references is not None:
-                checks.append("refers to " + ".".join(c.references))
-            rows_c.append({
-                "table_name": name, "position": pos, "column_name": c.name, "type": c.type,
-                "unit": c.unit, "description": c.description, "required": c.required,
-                "checks": "; ".join(checks), "is_key": c.name in t.schema.primary_key,
-            })
-    return pd.DataFrame(rows_t), pd.DataFrame(rows_c)
-
-
-def _post_build_checks(path: Path, tables: dict[str, LoadedTable]) -> list[Problem]:
-    """Checks that need the tables loaded: every forecast's resolution rule must run. The rules come
-    from a data file, so they run in ``sandbox.RuleSandbox`` on the closed, complete store file,
-    never on the build's own connection."""
-    if FORECASTS_TABLE not in tables:
-        return []
-    from analysis import forecasts, sandbox
-
-    with sandbox.RuleSandbox(path) as box:
-        return forecasts.check_rules(box, tables[FORECASTS_TABLE])
-
-
-def inputs_digest(tables: dict[str, LoadedTable], extra: bytes = b"") -> str:
-    """Hash of everything a store is built from: each table's files, plus ``extra`` (the analyses)."""
-    h = hashlib.sha256(extra)
-    for name, t in sorted(tables.items()):
-        h.update(f"{name}={t.sha256};".encode())
-    return h.hexdigest()
-
-
-def built_from(store_path: Path) -> str | None:
-    """The inputs digest recorded in an existing store, if any."""
-    if not store_path.exists():
-        return None
-    try:
-        con = duckdb.connect(str(store_path), read_only=True)
-        try:
-            return str(con.execute(f"SELECT digest FROM {quote_ident(INPUTS_TABLE)}").fetchone()[0])
-        finally:
-            con.close()
-    except duckdb.Error:
-        return None
-
-
-def build(tables: dict[str, LoadedTable], store_path: Path,
-          *, extend: Callable[[Path], None] | None = None, digest: str | None = None) -> Path:
-    """Write the validated tables into a new store and rename it over ``store_path``.
-
-    ``extend``, when given, is called with the path of the complete new store (closed) before it is
-    renamed into place; the book uses it to run its parametrized analyses and add their tables, so
-    a failure there also leaves the previous store untouched. ``digest`` (``inputs_digest``) is
-    recorded in the store so that a later build from the same inputs can be skipped.
-    """
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store_path.with_name(f".{store_path.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    try:
-        con = duckdb.connect(str(tmp))
-        try:
-            for name, t in sorted(tables.items()):
-                con.register("incoming", t.frame)
-                con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT {_select_sql(t.schema)} FROM incoming")
-                con.unregister("incoming")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        problems = _post_build_checks(tmp, tables)
-        if problems:
-            raise ValidationError(problems)
-        con = duckdb.connect(str(tmp))
-        try:
-            if digest is not None:
-                con.execute(f"CREATE TABLE {quote_ident(INPUTS_TABLE)} AS SELECT ? AS digest", [digest])
-            meta_t, meta_c = _meta_frames(tables)
-            for name, frame in zip(META_TABLES, (meta_t, meta_c)):
-                con.register("incoming", frame)
-                con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM incoming")
-                con.unregister("incoming")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        if extend is not None:
-            extend(tmp)
-        os.replace(tmp, store_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return store_path
-
-
-def build_store(data_dir: Path = DEFAULT_DATA_DIR, store_path: Path | None = None) -> Path:
-    """Validate ``data_dir`` and, only if clean, build the store atomically."""
-    tables = validate(data_dir)
-    return build(tables, store_path or data_dir / STORE_NAME)
-
-
-class StoreReader:
-    """A read-only view of the store for chapters: queries return DataFrames.
-
-    The names of the tables each query reads are remembered (and appended to the file named by the
-    environment variable ``INFERENCE_BOOK_READS_LOG`` when the pipeline sets it), so the pipeline
-    knows which tables a chapter depends on.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"no store at {self.path}; build it with `make store`")
-        self._con = duckdb.connect(str(self.path), read_only=True)
-        self.tables_read: set[str] = set()
-        self._tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-
-    def note_code(self, modules: Iterable[str]) -> None:
-        """Record source files of the ``analysis`` package a chapter ran (``py:analysis/roofline.py``)."""
-        self._note(f"py:{m}" for m in modules)
-
-    def _note(self, names: Iterable[str]) -> None:
-        new = {n for n in names if n.startswith("py:") or n.split("#", 1)[0] in self._tables} - self.tables_read
-        if not new:
-            return
-        self.tables_read |= new
-        log = os.environ.get(READS_LOG_ENV)
-        if log:
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.writelines(f"{n}\n" for n in sorted(new))
-
-    def sql(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> pd.DataFrame:
-        """Run a query and return its result; the tables it reads are recorded."""
-        self._note(duckdb.get_table_names(PLACEHOLDER_RE.sub("NULL", query)))
-        return self._con.execute(query, params).df() if params else self._con.execute(query).df()
-
-    def rows(self, table: str, column: str, values: Sequence[str]) -> pd.DataFrame:
-        """The rows of ``table`` whose ``column`` is one of ``values``; only those rows are recorded
-        as read (``table#column=value``), so a chapter that cites three sources depends on those
-        three rows, not on every row of the table."""
-        sql = f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(column)} IN ?"
-        self._note(f"{table}#{column}={v}" for v in values)
-        return self._con.execute(sql, [list(values)]).df()
-
-    def table(self, name: str) -> pd.DataFrame:
-        """A whole table."""
-        return self.sql(f"SELECT * FROM {quote_ident(name)}")
-
-    def scalar(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> object:
-        """The single value a query returns."""
-        frame = self.sql(query, params)
-        if frame.shape != (1, 1):
-            raise ValueError(f"expected one value, the query returned shape {frame.shape}")
-        return frame.iat[0, 0]
-
-    def close(self) -> None:
-        self._con.close()
-
-    def __enter__(self) -> "StoreReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def open_store(path: str | Path) -> StoreReader:
-    """Open the store read-only."""
-    return StoreReader(path)
-

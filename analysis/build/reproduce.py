@@ -23,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis import analyses, pipeline
+from analysis import paths
+from analysis.build import analyses, pipeline
 
 DISABLE_ENV = "NPY_DISABLE_CPU_FEATURES"
 RUNTIME_FILE = "runtime.json"
@@ -56,14 +57,14 @@ def reexecute(root: Path, out_dir: Path) -> None:
     """Run every chapter (with its recorded parameters) and every analysis run into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / RUNTIME_FILE).write_text(json.dumps(dispatch_state(), indent=2) + "\n", encoding="utf-8")
-    store_path = root / "data" / "inference.duckdb"
-    state = pipeline.load_state(root / "chapters" / pipeline.STATE_FILE.name)
+    store_path = root / paths.DATA / "inference.duckdb"
+    state = pipeline.load_state(root / paths.CHAPTERS / pipeline.STATE_FILE.name)
     for nb_path in pipeline.chapter_notebooks(root):
         params = state.get(nb_path.relative_to(root).as_posix(), {}).get("parameters", {})
         nb, _, _ = pipeline.execute(nb_path, store_path, params)
         pipeline.write_notebook(nb, out_dir / nb_path.name)
     for name, spec in analyses.load_runs(root).items():
-        notebook = root / "analyses" / spec["notebook"]
+        notebook = root / paths.ANALYSES / spec["notebook"]
         for i, params in enumerate(spec["runs"]):
             target = out_dir / f"{name}-{i}.csv"
             pipeline.run_notebook(notebook, out_dir / f"{name}-{i}.ipynb",

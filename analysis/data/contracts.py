@@ -12,14 +12,13 @@ and rejects a malformed sidecar with a message naming the file and the field.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from analysis.safety import MAX_YAML_BYTES, compile_pattern, load_yaml
+from analysis.data.safety import MAX_YAML_BYTES, compile_pattern, load_yaml
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "list")
 ORIGIN_FIELDS = ("title", "producer", "url", "date_accessed", "licence", "citation")
@@ -305,11 +304,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def load_schemas(data_dir: Path) -> dict[str, TableSchema]:
-    """Every sidecar in ``data_dir``, by table name."""
-    return {
-        s.name: s
-        for s in (load_schema(p) for p in sorted(data_dir.glob(f"*{SIDECAR_SUFFIX}")))
-    }

@@ -20,10 +20,11 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML
 
-from analysis import __version__, figures
+from analysis import __version__, paths
+from analysis.book import figures
+from analysis.data.reader import StoreReader, open_store
+from analysis.escape import BIBTEX_KEY_RE, md_text
 from analysis.precision import round_series, round_value
-from analysis.safety import BIBTEX_KEY_RE, md_text
-from analysis.store import StoreReader, open_store
 
 SOURCE_COLUMN = "source_ids"
 MISSING = "\u2014"  # how a missing value is shown: an em dash, never nan, None, NaT or <NA>
@@ -56,7 +57,7 @@ class Chapter:
 
     def _note_code(self) -> None:
         """Record which ``analysis`` modules this chapter has imported, for the pipeline's staleness check."""
-        root = Path(__file__).resolve().parent.parent
+        root = paths.ROOT
         files = []
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)

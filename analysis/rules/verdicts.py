@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import roofline
+from analysis.models import roofline
 
 THROUGHPUT_TOLERANCE = 1.5
 LATENCY_TOLERANCE = 1.3
@@ -145,7 +145,7 @@ def _fmt(x: float) -> str:
     return f"{x:.2g}"
 
 
-def _claimed_text(row: pd.Series) -> str:
+def claimed_text(row: pd.Series) -> str:
     lo, hi = row["value_low"], row["value_high"]
     if row["metric"] == "precision":
         return str(row["qualifier"])
@@ -267,6 +267,6 @@ def check_chip_claims(claims: pd.DataFrame, chips: pd.DataFrame, models: pd.Data
             bits = None
         checks.append(ChipClaimCheck(
             claim_id=row["claim_id"], chip_slug=row["chip_slug"], model_slug=row["model_slug"],
-            metric=row["metric"], claimed=_claimed_text(row), bits=bits, **result,
+            metric=row["metric"], claimed=claimed_text(row), bits=bits, **result,
         ))
     return pd.DataFrame([asdict(c) for c in checks])

@@ -1,0 +1,46 @@
+"""The store benchmark's child process: validate and build one data folder, report times and peak memory.
+
+Run by ``bench.measure_store`` as ``python benchmarks/store_child.py DATA OUT PROFILE TOP``; it prints
+one JSON line. A separate process, so that its peak resident memory is the store stage's alone.
+"""
+import cProfile
+import json
+import pstats
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def peak_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+start = time.perf_counter()
+from analysis.build import bookstore
+from analysis.data import validation
+
+imported = time.perf_counter() - start
+import_peak = peak_kb()
+data, out, profile = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+profiler = cProfile.Profile() if profile else None
+if profiler:
+    profiler.enable()
+mark = time.perf_counter()
+tables = validation.validate(data)
+validate = time.perf_counter() - mark
+mark = time.perf_counter()
+bookstore.build_tables(tables, out)
+build = time.perf_counter() - mark
+top = []
+if profiler:
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    for (file, line, fn), (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:int(sys.argv[4])]:
+        top.append({"function": f"{Path(file).name}:{line}({fn})", "calls": nc, "tottime_s": tt, "cumtime_s": ct})
+print(json.dumps({"import_s": imported, "validate_s": validate, "build_s": build,
+                  "table_rows": {k: len(t.frame) for k, t in tables.items()},
+                  "import_peak_kb": import_peak,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "profile": top}))
