@@ -2,7 +2,7 @@
 
 Every command prints a one-line error and exits non-zero on bad input; no traceback reaches the
 user for a mistake in the data or the arguments. ``build``, ``store`` and ``rerun`` are one
-transaction each (``analysis.workflow``); the Makefile passes ``DATA`` and ``PARAMS`` to them in the
+transaction each (``analysis.build.workflow``); the Makefile passes ``DATA`` and ``PARAMS`` to them in the
 environment (``INFERENCE_BOOK_DATA``, ``INFERENCE_BOOK_PARAMS``), never through a shell.
 """
 
@@ -52,7 +52,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _transaction(mode: str, args: argparse.Namespace, **kw: Any) -> int:
-    """Run ``analysis.workflow`` and turn its failures into one message and an exit status."""
+    """Run ``analysis.build.workflow`` and turn its failures into one message and an exit status."""
     from analysis.build import workflow
     from analysis.build.lock import BuildLocked
 
@@ -264,6 +264,21 @@ def _cmd_forecasts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_texts(args: argparse.Namespace) -> int:
+    from analysis.build import pipeline, texts
+
+    root = Path(args.root)
+    if args.write:
+        for notebook in pipeline.chapter_notebooks(root):
+            print(f"wrote {texts.write_text(notebook).relative_to(root)}")
+        return 0
+    drifted = texts.drifted_chapters(root)
+    for notebook in drifted:
+        print(f"{notebook.relative_to(root)} differs from {texts.text_path(notebook).relative_to(root)}: "
+              "the text is the source; `make book` gives the notebook its cells")
+    return 1 if drifted else 0
+
+
 def _cmd_pdf(args: argparse.Namespace) -> int:
     from analysis.build import publish
 
@@ -335,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pdf", help="the PDF edition: the single-page book printed by headless Chromium")
     p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
     p.set_defaults(func=_cmd_pdf)
+    p = sub.add_parser("texts", help="check that each chapter notebook agrees with its text in chapters/source/")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder (default: this repository)")
+    p.add_argument("--write", action="store_true", help="write every chapter's text from its notebook")
+    p.set_defaults(func=_cmd_texts)
     p = sub.add_parser("forecasts", help="every forecast resolved as of a date")
     p.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
     store_option(p)

@@ -5,7 +5,7 @@ never on the repository itself, and reports each measurement with its budget:
 
 ``clean``
     A clean build after install: a fresh copy with no ``_build``, no store and no recorded chapter
-    state, built by the one build sequence (``analysis.workflow``, forced) that ``build`` runs:
+    state, built by the one build sequence (``analysis.build.workflow``, forced) that ``build`` runs:
     seconds of its validate, store (with the analyses' derived tables), execute, html and commit
     steps, and in total.
 ``floor``
@@ -785,7 +785,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
         st = meas["store"]
         lines += ["", "## Million-row store", "",
                   f"{st['prices_rows']:,} price rows ({st['csv_bytes'] / 1e6:.0f} MB of CSV), "
-                  f"{st['rows_total']:,} rows in all tables; importing `analysis.store` took {st['import_s']:.2f} s "
+                  f"{st['rows_total']:,} rows in all tables; importing `analysis.data.store` took {st['import_s']:.2f} s "
                   "(not counted)."]
         if st["profile"]:
             lines += ["", "Where the time goes (cProfile, by own time):", "",

@@ -1,4 +1,4 @@
-"""The what-if explorers compute in the browser what ``analysis.roofline`` and ``analysis.costs`` compute.
+"""The what-if explorers compute in the browser what ``analysis.models.roofline`` and ``analysis.models.costs`` compute.
 
 A store is built from a copy of the data folder. Each explorer is embedded in a small page beside the
 vendored Vega bundle, served from 127.0.0.1 and opened in Debian's Chromium with every off-machine

@@ -1,4 +1,4 @@
-"""The one build sequence (``analysis.workflow``): all or nothing, bounded, locked, inputs checked first.
+"""The one build sequence (``analysis.build.workflow``): all or nothing, bounded, locked, inputs checked first.
 
 Most tests work on a *small book*: a copy of the book's configuration (``_config.yml``, ``_ext``,
 ``_static``) with two tiny chapters, the bibliography, status and changes pages, and the two-table

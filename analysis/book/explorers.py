@@ -3,7 +3,7 @@
 Each explorer is an Altair chart over small inline tables exported from the store, with controls
 bound to Vega-Lite parameters. Every number it draws is computed in the browser by ``calculate``
 transforms whose expression strings are generated here, in ``roofline_steps`` and ``cost_steps``,
-from the same constants as ``analysis.roofline`` and ``analysis.costs``. The tests drive the
+from the same constants as ``analysis.models.roofline`` and ``analysis.models.costs``. The tests drive the
 explorers in Chromium and compare every computed value with those modules' Python functions.
 
 Roofline explorer (``roofline_explorer``), per chip, for the chosen model, precision ``bits``,
@@ -41,8 +41,8 @@ that hold the weights plus one sequence's KV cache, then the most sequences thei
     USD per 1M output tokens = hourly / (per-chip tokens/s x 3600 x utilization) x 1e6
 
 It is set against the observed list prices of the model's capability class (the model itself when
-it has no class). Assumptions are those of ``analysis.roofline`` (a bound: 100% efficiency, perfect
-sharding, no interconnect time) and ``analysis.costs`` (straight-line amortization with no cost of
+it has no class). Assumptions are those of ``analysis.models.roofline`` (a bound: 100% efficiency, perfect
+sharding, no interconnect time) and ``analysis.models.costs`` (straight-line amortization with no cost of
 capital, power drawn around the clock, every cost charged to output tokens), so the result is a
 floor on the cost of that configuration, not a price. Power is the chip's TDP (``tdp_w``), not a
 whole server's draw, and there is no hosting charge; when owning, a chip without a TDP figure has
@@ -347,7 +347,7 @@ def chip_table(chips: pd.DataFrame, *, extra_columns: Sequence[str] = ()) -> pd.
 def model_table(models: pd.DataFrame) -> pd.DataFrame:
     """One row per model with the columns the formulas need, plus ``source_ids`` (a list).
 
-    Parameters go through ``analysis.roofline``'s own reading: a dense model without active
+    Parameters go through ``analysis.models.roofline``'s own reading: a dense model without active
     parameters uses its total, and a missing head dimension is ``d_model / attention_heads``.
     """
     params = roofline.model_arrays(models)

@@ -1,7 +1,7 @@
 """Find missing-value markers (``nan``, ``None``, ``NaT``, ``<NA>``, ``inf``) shown to readers as values.
 
 A reader should never meet pandas' or Python's spelling of "no value": the book shows a missing value as
-an em dash (``analysis.book.MISSING``). This module scans what readers see, the text of each built HTML
+an em dash (``analysis.book.chapter.MISSING``). This module scans what readers see, the text of each built HTML
 page and the text of the PDF, and returns each marker with its context. What a page shows as code (the
 chapters' source cells, code blocks) is not prose and is left out: ``None`` is a word of Python.
 """

@@ -153,7 +153,7 @@ def check(pairs: Sequence[str], notebooks: Iterable[Path], root: Path | None = N
             raise ParameterError(f"parameter {name!r} is given twice")
         spec = SPECS.get(name)
         if spec is None:
-            raise ParameterError(f"parameter {name!r} has no declared type and range in analysis.parameters.SPECS")
+            raise ParameterError(f"parameter {name!r} has no declared type and range in analysis.build.parameters.SPECS")
         params[name] = _convert(name, value, spec, root)
     return params
 

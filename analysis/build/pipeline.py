@@ -417,7 +417,7 @@ def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None
     """Build the HTML of the book in ``src`` with zero warnings into ``out`` (which must not exist),
     with its figure files, using ``cache`` for Sphinx's state between builds.
 
-    ``src`` is the staged book (``analysis.workflow``), so a failed or interrupted build changes
+    ``src`` is the staged book (``analysis.build.workflow``), so a failed or interrupted build changes
     nothing the reader sees. The build runs in its own process group and is stopped, with everything
     it started, when it passes ``limits.html_timeout()``."""
     import signal

@@ -9,7 +9,7 @@ every chapter and every parametrized analysis again in a child process whose env
 ``NPY_DISABLE_CPU_FEATURES`` to every dispatch target above numpy's baseline that this processor has
 (the papermill kernels inherit the environment), and compares the results with the recorded ones.
 
-    python -m analysis.reproduce OUT_DIR
+    python -m analysis.build.reproduce OUT_DIR
 
 writes the re-executed chapters and analysis results into ``OUT_DIR`` and ``OUT_DIR/runtime.json``
 (the dispatch targets numpy reports as enabled in the child). ``compare`` lists every difference.
@@ -73,7 +73,7 @@ def reexecute(root: Path, out_dir: Path) -> None:
 
 def run_at_baseline(root: Path, out_dir: Path, *, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """``reexecute`` in a child process with numpy reduced to its baseline kernels."""
-    return subprocess.run([sys.executable, "-m", "analysis.reproduce", str(out_dir)], cwd=root,
+    return subprocess.run([sys.executable, "-m", "analysis.build.reproduce", str(out_dir)], cwd=root,
                           env=baseline_environment(), capture_output=True, text=True, timeout=timeout)
 
 

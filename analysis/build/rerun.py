@@ -9,7 +9,7 @@ else the one in ``data/``.
 The merge (``merge_with_origins``) writes the merged tables into the staging copy of ``data/`` and
 validates them there, reporting every problem with the file, line and column of the *incoming* file
 the row came from. Everything after that -- the store, the stale chapters, the HTML and putting the
-new edition in place -- is ``analysis.workflow``: one transaction shared with ``build`` and
+new edition in place -- is ``analysis.build.workflow``: one transaction shared with ``build`` and
 ``store``, which changes nothing the reader sees unless every step succeeded. The report says which
 tables changed (rows added, updated, removed), which chapters re-ran, and the glued headline numbers
 that moved, before and after; it is printed and kept as the book page ``chapters/appendix-changes.md``
@@ -43,7 +43,7 @@ GLUE_PLAIN = "application/papermill.record/text/plain"
 
 
 def acquire(root: Path, command: str = "build") -> BuildLock:
-    """Take the build lock (``analysis.lock``) or raise ``BuildLocked`` naming the holder's PID."""
+    """Take the build lock (``analysis.build.lock``) or raise ``BuildLocked`` naming the holder's PID."""
     return BuildLock(root, command).acquire()
 
 

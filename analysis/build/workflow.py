@@ -1,11 +1,11 @@
 """The one build sequence of the book: ``build``, ``store`` and ``rerun`` are all this transaction.
 
-A run takes the build lock (``analysis.lock``), finishes or discards whatever an earlier run left
+A run takes the build lock (``analysis.build.lock``), finishes or discards whatever an earlier run left
 (``recover``), and then goes through these steps; nothing the reader sees (``data/`` with its store,
 ``chapters/``, ``_bibliography/``, ``_build/html``) changes before the last one:
 
-1. **check** -- the parameters (``analysis.parameters``: names declared by the chapters, typed, in
-   range), the time limits (``analysis.limits``), the data folder and the rerun folder as files
+1. **check** -- the parameters (``analysis.build.parameters``: names declared by the chapters, typed, in
+   range), the time limits (``analysis.build.limits``), the data folder and the rerun folder as files
    (``validation.check_files``: regular files only, names, sizes, no NUL), that the folders to be replaced
    are writable, and that the disk has room for a staged copy of the edition.
 2. **validate** -- the data (merged with the rerun folder, for a rerun) is copied into the staging
@@ -62,7 +62,7 @@ from typing import Any
 import duckdb
 
 from analysis import paths
-from analysis.build import analyses, bookstore, limits, pipeline
+from analysis.build import analyses, bookstore, limits, pipeline, texts
 from analysis.build import parameters as params_mod
 from analysis.build import rerun as rerun_mod
 from analysis.build.lock import BuildLock
@@ -470,6 +470,9 @@ class _Run:
             return self.outcome
         self._step("chapters")
         self._stage_book()
+        for notebook in texts.sync_book(self.next):
+            self.echo(f"chapters: {notebook.relative_to(self.next).as_posix()} takes its cells from "
+                      f"{texts.text_path(notebook).relative_to(self.next).as_posix()}")
         before = {}
         if self.mode == "rerun":
 
@@ -520,6 +523,8 @@ class _Run:
         if self.mode == "store":
             self.echo("store: up to date")
             return True
+        if texts.drifted_chapters(self.root):
+            return False
         plans = pipeline.plan(live_store, params, root=self.root, force=self.force)
         if any(p.stale for p in plans) or not (self.root / paths.CHAPTERS / rerun_mod.CHANGES_PAGE).exists():
             return False
@@ -641,7 +646,7 @@ def rerun(root: Path, incoming: Path, *, parameters: Mapping[str, str] | Sequenc
           echo: Callable[[str], None] = print, html: bool = True,
           allow_contract_change: bool = False) -> rerun_mod.RerunReport:
     """Merge ``incoming`` into ``root/data`` and rebuild what changed, as one transaction
-    (``analysis.workflow``); ``parameters`` are ``NAME=VALUE`` pairs (or a mapping of them)."""
+    (``analysis.build.workflow``); ``parameters`` are ``NAME=VALUE`` pairs (or a mapping of them)."""
     if isinstance(parameters, Mapping):
         pairs = [f"{k}={v}" for k, v in parameters.items()]
     else:

@@ -5,7 +5,7 @@
   (its ``companies`` row is a start-up and it sells per-token access), ``cloud`` otherwise.
 * ``rental_costs``: cost per million output tokens of renting a chip, from its rental price and
   the best published per-chip throughput on a model, at a given utilization
-  (``analysis.costs.usd_per_million_tokens``).
+  (``analysis.models.costs.usd_per_million_tokens``).
 * ``check_cost_claims``: the article's cost table set against the list prices observed in each
   claim's year, with a verdict by fixed rules (below).
 * ``check_funding_claims``: the article's funding figures set against the funding rounds.

@@ -1,1 +1,1 @@
-"""rules"""
+"""The rules that judge: ``verdicts`` on the article's claims, ``forecasts`` and their resolution rules."""

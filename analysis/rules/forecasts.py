@@ -137,7 +137,7 @@ def run_rule(
     target: Any, rule: str, *, as_of: Any, resolve_by: Any, declared: Iterable[str] | None = None,
     name: str = "rule",
 ) -> tuple[bool | None, str | None]:
-    """Run one rule as of a date in the sandbox (``analysis.sandbox``) and return (outcome,
+    """Run one rule as of a date in the sandbox (``analysis.data.sandbox``) and return (outcome,
     evidence); ``ForecastError`` if it is refused, fails, exceeds a limit or does not return one row
     of (outcome BOOLEAN, evidence VARCHAR). ``target`` is a ``RuleSandbox``, or a connection or
     ``StoreReader`` whose store file a sandbox is opened on; ``declared`` lists the tables the rule

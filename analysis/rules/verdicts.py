@@ -2,7 +2,7 @@
 
 For each throughput, latency and precision claim about a chip, the article's number is set beside
 
-* the **ceiling** the roofline model allows (``analysis.roofline``), computed at the precision the
+* the **ceiling** the roofline model allows (``analysis.models.roofline``), computed at the precision the
   article itself claims for the chip, so the ceiling is as generous to the claim as the article's
   own framing allows:
   - throughput: the compute ceiling of one chip, ``peak FLOP/s / FLOPs per token``, which no batch
