@@ -10,7 +10,7 @@ PARAMS ?=
 unexport PARAMS DATA
 DATA ?=
 
-.PHONY: book store test bench serve rerun pdf clean
+.PHONY: book store test unit bench serve rerun pdf clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ store: $(INSTALLED)
 ## test: the whole suite (unit, data, nbval, browser) against a built book
 test: book
 	$(PY) -m pytest
+
+## unit: the unit tests only (no built book needed, under 30 s)
+unit: $(INSTALLED)
+	$(PY) -m pytest -m unit
 
 ## rerun: merge the tables in DATA=DIR into data/ and rebuild what changed
 rerun: export INFERENCE_BOOK_DATA = $(value DATA)

@@ -434,11 +434,11 @@ def test_a_table_may_not_exceed_its_row_limit(real_data: Path) -> None:
     assert limit == 100_000
     body = [lines[1].replace(lines[1].split(",")[0], f"bulk-{i}", 1) for i in range(limit + 1 - (len(lines) - 1))]
     path.write_text("\n".join([*lines, *body]) + "\n")
-    start = time.perf_counter()
-    with pytest.raises(validation.ValidationError) as info:
-        validation.validate(real_data / "data")
-    assert f"prices.csv, line {limit + 2}: the table has more than {limit} rows" in info.value.report()
-    assert time.perf_counter() - start < 30
+    # counted before anything is parsed: refused within the limit of the subprocess, not after it
+    done = subprocess.run([sys.executable, "-m", "analysis", "validate", "--data", str(real_data / "data")],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert f"prices.csv, line {limit + 2}: the table has more than {limit} rows" in done.stderr
 
 
 def test_a_text_field_may_not_exceed_its_length(data_dir: Path) -> None:
@@ -478,9 +478,7 @@ def test_a_hung_cell_is_stopped_at_its_time_limit(small: Path) -> None:
     nb_path = small / "chapters" / "a-widgets.ipynb"
     nb_path.write_text(nb_path.read_text().replace(SLEEP_MARK, "import time; time.sleep(120)"))
     before = book_state(small)
-    start = time.perf_counter()
-    done = cli("build", root=small, env={"INFERENCE_BOOK_CELL_TIMEOUT": "3"})
-    assert time.perf_counter() - start < 60
+    done = cli("build", root=small, env={"INFERENCE_BOOK_CELL_TIMEOUT": "3"}, timeout=60)
     assert done.returncode == 1
     assert "a cell ran longer than the limit of 3 s (INFERENCE_BOOK_CELL_TIMEOUT); it was stopped" in done.stderr
     _no_traceback(done)
@@ -558,9 +556,7 @@ def test_a_hostile_rerun_folder_is_refused_quickly(case: str, small: Path, tmp_p
     folder.mkdir()
     make(folder)
     before = book_state(small)
-    start = time.perf_counter()
-    done = cli("rerun", "--data", str(folder), root=small, timeout=60)
-    assert time.perf_counter() - start < 30
+    done = cli("rerun", "--data", str(folder), root=small, timeout=30)
     assert done.returncode == 2
     assert words in done.stderr, done.stderr
     _no_traceback(done)
