@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -15,11 +17,34 @@ from tests.conftest import ROOT
 pytestmark = [pytest.mark.browser, pytest.mark.build, pytest.mark.slow]
 
 
-def test_pdf_edition_prints_the_whole_book() -> None:
-    pdf = publish.build_pdf(ROOT)
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built book: the test prints the PDF there, never into the working tree."""
+    root = tmp_path_factory.mktemp("pdf") / "book"
+    root.mkdir()
+    for name in (*pipeline.HTML_SOURCES, "chapters", "data", "_bibliography"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.is_file():
+            shutil.copy2(src, root / name)
+    shutil.copytree(ROOT / "_build" / "html", root / "_build" / "html")
+    return root
+
+
+def test_pdf_edition_prints_the_whole_book(book: Path) -> None:
+    before = _tree(ROOT / "_build")
+    pdf = publish.build_pdf(book)
+    assert _tree(ROOT / "_build") == before, "printing the PDF wrote into the working tree's _build"
+    assert pdf.is_relative_to(book)
     data = pdf.read_bytes()
     assert data[:5] == b"%PDF-"
-    assert (ROOT / "_build" / "html" / publish.PDF_NAME).read_bytes() == data
+    assert (book / "_build" / "html" / publish.PDF_NAME).read_bytes() == data
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     pages = text.count("\f")
     assert pages >= 40, f"only {pages} pages"
