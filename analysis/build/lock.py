@@ -21,7 +21,9 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-LOCK_NAME = ".build.lock"
+from analysis import paths
+
+LOCK_NAME = paths.LOCK_NAME
 
 
 class BuildLocked(Exception):

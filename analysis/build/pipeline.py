@@ -56,7 +56,7 @@ QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 def toc_files(root: Path = ROOT) -> list[Path]:
     """Every page of the book, in the order of ``_toc.yml``."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((root / paths.TOC).read_text(encoding="utf-8"))
     found: list[str] = [toc["root"]]
 
     def walk(entries: Iterable[Mapping[str, Any]]) -> None:

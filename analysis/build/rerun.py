@@ -31,20 +31,15 @@ import nbformat
 import pandas as pd
 
 from analysis import paths
-from analysis.build.lock import LOCK_NAME, BuildLock, BuildLocked
+from analysis.build.lock import LOCK_NAME, BuildLocked
 from analysis.data import validation
 from analysis.data.contracts import SIDECAR_SUFFIX, SchemaError, load_schema
 
-__all__ = ["LOCK_NAME", "BuildLocked", "acquire", "merge", "merge_with_origins", "relocate"]
+__all__ = ["LOCK_NAME", "BuildLocked", "merge", "merge_with_origins", "relocate"]
 REPLACE_SUFFIX = validation.REPLACE_SUFFIX
-CHANGES_PAGE = "appendix-changes.md"
+CHANGES_PAGE = paths.CHANGES_NAME
 GLUE_KEY = "scrapbook"
 GLUE_PLAIN = "application/papermill.record/text/plain"
-
-
-def acquire(root: Path, command: str = "build") -> BuildLock:
-    """Take the build lock (``analysis.build.lock``) or raise ``BuildLocked`` naming the holder's PID."""
-    return BuildLock(root, command).acquire()
 
 
 @dataclass

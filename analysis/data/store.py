@@ -18,11 +18,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis import paths
 from analysis.data.contracts import LIST_SEPARATOR, MAX_FIELD_CHARS, TableSchema
 from analysis.data.safety import quote_ident
 from analysis.data.validation import LoadedTable, Problem, ValidationError
 
-STORE_NAME = "inference.duckdb"
+STORE_NAME = paths.STORE_NAME
 META_TABLES = ("_tables", "_columns")
 INPUTS_TABLE = "_inputs"
 
