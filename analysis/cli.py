@@ -290,6 +290,39 @@ def _cmd_pdf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from analysis import importers
+
+    data_dir = Path(args.root) / "data"
+    try:
+        if args.format == "book":
+            if len(args.files) != 1:
+                return _fail("import book takes one argument: the folder of raw releases (such as ../shared/raw)")
+            results = importers.import_book(Path(args.files[0]), data_dir)
+        else:
+            missing = [name for name in ("source_id", "repository", "commit", "path") if not getattr(args, name)]
+            if args.format == "litellm" and args.date is None:
+                missing.append("date")
+            if missing:
+                return _fail("import " + args.format + " needs " + ", ".join("--" + m.replace("_", "-") for m in missing)
+                             + ": every row cites the release (repository, commit and path) it came from")
+            if len(args.files) != 1:
+                return _fail("import takes one release file per run (each release is its own source)")
+            release = importers.release_for(args.format, source_id=args.source_id, repository=args.repository,
+                                            commit=args.commit, path=args.path, published=args.published,
+                                            title=args.title, producer=args.producer, licence=args.licence,
+                                            accessed=dt.date.today())
+            results = [importers.import_file(Path(args.files[0]), release, data_dir, snapshot_date=args.date)]
+        counts = importers.write_folder(results, Path(args.out), data_dir)
+    except (importers.ReleaseError, ValueError, FileExistsError, OSError) as exc:
+        return _fail(str(exc))
+    for result in results:
+        print(result.report())
+    print(f"wrote {args.out}: " + ", ".join(f"{t} {n} rows" for t, n in sorted(counts.items())))
+    print(f"next: make rerun DATA={args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -321,6 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let the folder change an existing table's contract (the difference is printed)")
     p.add_argument("--json", action="store_true", help="print the change report as JSON")
     p.set_defaults(func=_cmd_rerun)
+
+    p = sub.add_parser("import", help="turn public release files into a rerun folder of the book's tables",
+                       description="Import a public release (MLPerf summary_results.json, a LiteLLM price map or its "
+                                   "change log, Epoch AI's hardware prices) into a new folder of table files that "
+                                   "make rerun DATA=FOLDER merges. 'import book RAW' re-imports every release the "
+                                   "book's tables come from.")
+    p.add_argument("format", choices=("book", "mlperf", "litellm", "litellm-history", "epoch-hardware-prices"))
+    p.add_argument("files", nargs="+", metavar="FILE", help="the release file (for book: the folder of raw releases)")
+    p.add_argument("--out", required=True, help="a new (or empty) folder to write the tables into")
+    p.add_argument("--source-id", help="id of the release's row in sources (e.g. mlperf-inference-v6.1)")
+    p.add_argument("--repository", help="GitHub repository the file was taken from (owner/name)")
+    p.add_argument("--commit", help="the commit it was taken at (40 hex digits)")
+    p.add_argument("--path", help="its path in the repository")
+    p.add_argument("--published", type=_iso_date, help="publication date of the release (YYYY-MM-DD)")
+    p.add_argument("--date", type=_iso_date, help="litellm: the date the price map was taken")
+    p.add_argument("--title", help="title of the release (default: the format's usual title)")
+    p.add_argument("--producer", help="publisher of the release")
+    p.add_argument("--licence", help="licence of the release (SPDX id)")
+    p.add_argument("--root", default=str(ROOT), help="the book's folder, whose data/ holds the mapping tables")
+    p.set_defaults(func=_cmd_import)
 
     def store_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--store", default=None, help="the store to read (default: data/inference.duckdb)")

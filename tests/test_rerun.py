@@ -182,12 +182,12 @@ def test_new_chip_reaches_the_chapters_that_read_chips_and_only_those(book_copy:
     done = _cli("rerun", "--root", str(book_copy), "--data", str(folder), "--no-html", "--json", cwd=book_copy)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout[done.stdout.index("{"):])
-    assert report["tables"][0]["table"] == "chips" and report["tables"][0]["added"] == ["mi325x"]
+    assert report["tables"][0]["table"] == "chips" and report["tables"][0]["added"] == ["gaudi2"]
     assert set(report["chapters"]) == readers
     assert {"01-thesis", "03-players"}.isdisjoint(report["chapters"])
     nb = (book_copy / "chapters" / "02-technical.ipynb").read_text()
-    assert "mi325x" in nb
-    assert "mi325x" in (book_copy / "data" / "chips.csv").read_text()
+    assert "gaudi2" in nb
+    assert "gaudi2" in (book_copy / "data" / "chips.csv").read_text()
     changes = (book_copy / "chapters" / rerun.CHANGES_PAGE).read_text()
     assert "| `chips` | 1 | 0 | 0 |" in changes
 

@@ -1,0 +1,110 @@
+"""Epoch AI's hardware prices (``Hardware prices.csv``) to rows of ``hardware_costs``.
+
+Each row of Epoch's table is one dated price of one accelerator, with the page it came from: an
+on-demand price per chip-hour, one- and three-year committed-use prices per chip-hour, or a purchase
+price per chip. Every price of a chip the ``epoch_hardware`` mapping knows becomes one row (kind
+``rental-on-demand``, ``rental-reserved`` or ``purchase``), citing Epoch's dataset at its commit; the
+page Epoch cites is kept in the note. Hardware the mapping does not know is counted and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+
+from analysis.data import validation
+from analysis.importers.common import ImportResult, Release, ReleaseError, number, read_mapping, read_release, slug, tidy
+
+FORMAT = "epoch-hardware-prices"
+COLUMNS = {
+    "Price per chip-hour (on-demand)": ("rental-on-demand", "usd-per-chip-hour", "on-demand"),
+    "Price per chip-hour (1-year CUD)": ("rental-reserved", "usd-per-chip-hour", "1-year commitment"),
+    "Price per chip-hour (3-year CUD)": ("rental-reserved", "usd-per-chip-hour", "3-year commitment"),
+    "Price (hardware purchase)": ("purchase", "usd-per-chip", "purchase"),
+}
+REQUIRED = ("Price source", "Price date", "Hardware model", "Vendor", "Location", "Notes", *COLUMNS)
+MAX_CELL = 2000
+
+
+def import_hardware_prices(path: Path, release: Release, data_dir: Path) -> ImportResult:
+    """Rows of ``hardware_costs`` from Epoch AI's ``Hardware prices.csv``."""
+    file = validation.file_label(path)
+    raw = read_release(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReleaseError(file, None, "is not UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ReleaseError(file, "header", f"columns {missing} are missing")
+    chips = {r["hardware"]: r for r in read_mapping(data_dir, "epoch_hardware")}
+    result = ImportResult(release)
+    seen: set[str] = set()
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        start = reader.line_num + 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ReleaseError(file, f"line {reader.line_num}", f"is not valid CSV ({exc})") from None
+    for line, row in rows:
+        where = f"line {line}"
+        if None in row or any(v is None for v in row.values()):
+            raise ReleaseError(file, where, "has a different number of fields than the header")
+        if any(len(v) > MAX_CELL for v in row.values()):
+            raise ReleaseError(file, where, f"has a field longer than {MAX_CELL} characters")
+        result.read += 1
+        model = row["Hardware model"].strip()
+        mapped = chips.get(model)
+        if mapped is None:
+            result.miss("hardware model", model)
+            continue
+        chip = mapped["chip_slug"]
+        if not chip:
+            result.skipped[f"hardware the mapping sets aside ({model})"] += 1
+            continue
+        if not row["Price date"].strip():
+            result.skipped["prices without a date"] += 1
+            continue
+        try:
+            date = dt.date.fromisoformat(row["Price date"].strip())
+        except ValueError:
+            raise ReleaseError(file, where, f"Price date {row['Price date']!r} is not an ISO date") from None
+        vendor = row["Vendor"].strip()
+        url = row["Price source"].strip()
+        for column, (kind, unit, term) in COLUMNS.items():
+            cell = row[column].strip().replace(",", "")
+            if not cell:
+                continue
+            usd = number(cell, file, f"{where}, column {column!r}", column)
+            if usd <= 0:
+                raise ReleaseError(file, f"{where}, column {column!r}", f"price {cell!r} is not positive")
+            digest = hashlib.sha1("\x1f".join((url, row["Price date"], model, vendor, row["Location"],
+                                               row.get("Cloud GPU description", ""), row.get("Number of GPUs", ""),
+                                               column)).encode()).hexdigest()[:6]
+            provider = slug(vendor) or "unnamed"
+            parts = [f"Epoch AI hardware price ({term}) of the {model}"]
+            if vendor:
+                parts.append(f"from {vendor}" + (f" ({row['Location'].strip()})" if row["Location"].strip() else ""))
+            note = " ".join(parts) + f"; Epoch's source: {url}."
+            if row["Notes"].strip():
+                note += f" Epoch's note: {row['Notes'].strip()}"
+            cost_id = f"epoch-{chip}-{slug(term)}-{date.isoformat()}-{provider}-{digest}"
+            if cost_id in seen:
+                result.skipped["rows repeating an earlier row"] += 1
+                continue
+            seen.add(cost_id)
+            gpus = row.get("Number of GPUs", "").strip()
+            if gpus and gpus != "1" and kind != "purchase":
+                note += f" Per chip, from an offer of {gpus} chips."
+            result.add("hardware_costs", {
+                "cost_id": cost_id,
+                "chip_slug": chip, "kind": kind, "provider": provider, "date": date, "usd": tidy(usd, 9),
+                "unit": unit, "source_ids": [release.source_id], "note": note,
+            })
+    return result
