@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from analysis.data import validation
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 FIXTURES = ROOT / "tests" / "fixtures" / "releases"
-RAW = ROOT.parent / "shared" / "raw"
+RAW = Path(os.environ.get("BOOK_RAW_RELEASES") or ROOT.parent / "shared" / "raw")
 COMMIT = "1" * 40
 
 
@@ -236,7 +237,8 @@ def _committed(table: str) -> tuple[list[str], dict[tuple[str, ...], dict[str, s
 @pytest.mark.data
 def test_the_committed_tables_are_exactly_what_the_importers_make_from_the_releases() -> None:
     if not RAW.is_dir():
-        pytest.skip(f"the raw public releases are not beside this clone ({RAW}): the re-import check did not run")
+        pytest.skip(f"the raw public releases are not beside this clone ({RAW}; set BOOK_RAW_RELEASES to their "
+                    "folder): the re-import check did not run")
     results = importers.import_book(RAW, DATA)
     texts = common.ordered_tables(common.merge_results(results), DATA)
     release_ids = {item.release.source_id for item in importers.BOOK_RELEASES}

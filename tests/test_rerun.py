@@ -237,3 +237,46 @@ def test_markup_in_data_stays_text_in_the_built_pages(book_copy: Path) -> None:
                 break
         assert seen, "no tooltip showed the injected title"
         assert page.evaluate("() => window.__xss === undefined")
+
+
+def _round_and_release() -> tuple[Path, object]:
+    """The MLPerf v6.0 release where the raw releases are at hand, else the small fixture round."""
+    from analysis import importers
+    from tests.test_importers import FIXTURES, RAW
+
+    if RAW.is_dir():
+        item = next(i for i in importers.BOOK_RELEASES if i.release.source_id == "mlperf-inference-v6.0")
+        return RAW / item.file, item.release
+    release = importers.release_for("mlperf", source_id="mlperf-inference-v9.9", repository="example/releases",
+                                    commit="1" * 40, path="summary_results.json")
+    return FIXTURES / "mlperf-small.json", release
+
+
+def test_a_round_taken_out_comes_back_through_import_and_rerun(book_copy: Path, tmp_path: Path) -> None:
+    """Acceptance of #14: a round leaves the data, the book is rebuilt; one import and one rerun bring it
+    back, and only the chapters that read the changed tables run again."""
+    from analysis import importers
+
+    path, release = _round_and_release()
+    source_id = release.source_id  # type: ignore[attr-defined]
+    bench = book_copy / "data" / "benchmarks.csv"
+    lines = bench.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if f",{source_id}," not in line and f",{source_id}\n" not in line]
+    bench.write_text("".join(kept), encoding="utf-8")
+    releases = book_copy / "data" / "releases.csv"
+    releases.write_text("".join(l for l in releases.read_text(encoding="utf-8").splitlines(keepends=True)
+                                if not l.startswith(f"{source_id},")), encoding="utf-8")
+    workflow.run(book_copy, "build", html=False, echo=lambda s: None)
+    state = _state(book_copy)
+    folder = tmp_path / "incoming"
+    result = importers.import_file(path, release, book_copy / "data")  # type: ignore[arg-type]
+    importers.write_folder([result], folder, book_copy / "data")
+    report = workflow.rerun(book_copy, folder, echo=lambda s: None, html=False)
+    changed = {t.table: t for t in report.tables}
+    moved = {t.table for t in report.tables if t.changed}
+    assert {"benchmarks", "releases"} <= moved
+    readers = {Path(k).stem for k, v in state.items() if {t.split("#")[0] for t in v["tables"]} & moved}
+    assert len(changed["benchmarks"].added) == len(result.tables["benchmarks"]) > 0
+    assert not changed["benchmarks"].updated and not changed["benchmarks"].removed
+    assert set(report.chapters) == readers and "03-players" not in report.chapters
+    assert f",{source_id}" in bench.read_text(encoding="utf-8")

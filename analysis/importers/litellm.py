@@ -29,6 +29,9 @@ from analysis.importers.common import (ImportResult, Release, ReleaseError, numb
 FORMATS = ("litellm", "litellm-history")
 TEXT_MODES = frozenset({"chat", "completion", ""})
 MAX_KEY = 300
+# No text model has been listed above USD 600 per million tokens (o1-pro's output price); the few entries
+# far above it in the public copies are unit errors (a price per thousand tokens, or per token times 10^4).
+MAX_PLAUSIBLE_USD_PER_MTOK = 1000.0
 
 
 @dataclass
@@ -185,6 +188,11 @@ def import_prices(path: Path, release: Release, data_dir: Path, *, snapshot_date
         priced = _prices(entry, file, where)
         if priced is None or priced[0] <= 0 or priced[1] <= 0:
             result.skipped["entries without a positive price per token"] += 1
+            close(key, dates_before)
+            continue
+        if max(priced) > MAX_PLAUSIBLE_USD_PER_MTOK:
+            result.miss(f"price above USD {MAX_PLAUSIBLE_USD_PER_MTOK:.0f} per million tokens (set aside as a unit error)",
+                        f"{key} on {date}: {priced[0]}/{priced[1]}")
             close(key, dates_before)
             continue
         listed = entry.get("litellm_provider") or provider_of_key.get(key) or (key.split("/", 1)[0] if "/" in key else "")

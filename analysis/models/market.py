@@ -74,9 +74,11 @@ def price_summary(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def rental_costs(hardware_costs: pd.DataFrame, benchmarks: pd.DataFrame, *, model_slug: str,
                  utilization: float, kinds: tuple[str, ...] = ("rental-on-demand", "rental-reserved")) -> pd.DataFrame:
-    """Cost per million output tokens of each rental price, at the chip's best per-chip throughput."""
+    """Cost per million output tokens of each rental price, at the chip's best per-chip throughput
+    (the best closed-division MLPerf result for the model, where results carry a division)."""
+    closed = benchmarks["division"].eq("closed") if "division" in benchmarks else True
     best = (benchmarks[(benchmarks["model_slug"] == model_slug) & benchmarks["kind"].isin(MLPERF_KINDS)
-                       & benchmarks["per_accelerator_tokens_per_s"].notna()]
+                       & benchmarks["per_accelerator_tokens_per_s"].notna() & closed]
             .sort_values(["per_accelerator_tokens_per_s", "benchmark_id"], ascending=[False, True])
             .drop_duplicates("chip_slug")
             [["chip_slug", "benchmark_id", "kind", "precision_bits", "per_accelerator_tokens_per_s", "source_ids"]]
@@ -88,6 +90,16 @@ def rental_costs(hardware_costs: pd.DataFrame, benchmarks: pd.DataFrame, *, mode
     frame["utilization"] = utilization
     frame["source_ids"] = [sorted({*a, *b}) for a, b in zip(frame["source_ids"], frame["benchmark_sources"])]
     return frame.drop(columns="benchmark_sources").sort_values(["chip_slug", "date", "cost_id"]).reset_index(drop=True)
+
+
+def rental_summary(rented: pd.DataFrame) -> pd.DataFrame:
+    """Per chip: how many dated rental prices, their range per hour, and the cost range they give."""
+    return (rented.groupby("chip_slug", as_index=False)
+            .agg(rentals=("cost_id", "count"), first=("date", "min"), last=("date", "max"),
+                 lowest_usd_per_hour=("usd", "min"), highest_usd_per_hour=("usd", "max"),
+                 tokens_per_s_per_chip=("per_accelerator_tokens_per_s", "first"),
+                 lowest_usd_per_mtok=("usd_per_mtok", "min"), highest_usd_per_mtok=("usd_per_mtok", "max"),
+                 source_ids=("source_ids", lambda ids: sorted({s for row in ids for s in row}))))
 
 
 def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
