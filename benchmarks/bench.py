@@ -85,9 +85,9 @@ ROOFLINE_BITS = (4, 8, 16)
 STORE_ROWS = 1_000_000
 PROFILE_LINES = 15
 
-MEASUREMENTS = ("clean", "floor", "rebuild", "rerun", "sweep", "store", "pages")
+MEASUREMENTS = ("clean", "floor", "rebuild", "rerun", "sweep", "store", "pages", "import")
 NEEDS_BUILD = frozenset({"floor", "rebuild", "rerun", "pages"})
-RUN_ORDER = ("clean", "rebuild", "pages", "floor", "rerun", "sweep", "store")
+RUN_ORDER = ("clean", "rebuild", "pages", "floor", "rerun", "sweep", "store", "import")
 
 OWNED_RANGES: dict[str, tuple[float, float]] = {
     "capex_usd": (10_000.0, 400_000.0),
@@ -441,6 +441,44 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
     })
 
 
+IMPORT_BUDGET_S = 30.0
+IMPORT_REPEATS = 3
+
+
+def measure_import(raw: Path | None = None) -> Outcome:
+    """Import every public release the book is built from (three MLPerf rounds, both price histories,
+    Epoch's hardware prices) into a rerun folder, as ``python -m analysis import book`` does; best of three."""
+    import tempfile
+
+    from analysis import importers
+
+    raw = raw or Path(os.environ.get("BOOK_RAW_RELEASES") or ROOT.parent / "shared" / "raw")
+    if not raw.is_dir():
+        return Outcome("import", [Row("import book (all public releases)", f"not run: no raw releases at {raw}")])
+    data_dir = ROOT / "data"
+    per_release: dict[str, float] = {}
+    totals: list[float] = []
+    rows_made: dict[str, int] = {}
+    for _ in range(IMPORT_REPEATS):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            results = []
+            for item in importers.BOOK_RELEASES:
+                mark = time.perf_counter()
+                results.append(importers.import_file(raw / item.file, item.release, data_dir))
+                took = time.perf_counter() - mark
+                per_release[item.release.source_id] = min(took, per_release.get(item.release.source_id, took))
+            rows_made = importers.write_folder(results, Path(tmp) / "out", data_dir)
+            totals.append(time.perf_counter() - start)
+    best = min(totals)
+    rows = [Row("import book: 3 MLPerf rounds, 2 price histories, Epoch hardware prices, written as a rerun folder",
+                f"{best:.2f} s (best of {IMPORT_REPEATS}); " + ", ".join(f"{t} {n:,}" for t, n in sorted(rows_made.items())),
+                Budget("import of every public release", f"{best:.2f} s", f"<= {IMPORT_BUDGET_S:.0f} s",
+                       _ratio(best, IMPORT_BUDGET_S)))]
+    rows += [Row(f"  {name}", f"{seconds:.2f} s") for name, seconds in per_release.items()]
+    return Outcome("import", rows, {"seconds": best, "runs_s": totals, "per_release_s": per_release, "rows": rows_made})
+
+
 def write_price_table(data_dir: Path, rows: int, seed: int = 0) -> int:
     """Replace ``data_dir/prices.csv`` with ``rows`` valid rows (the real ones plus synthetic ones)."""
     import numpy as np
@@ -675,6 +713,8 @@ def run(only: Sequence[str] = (), *, store_rows: int = STORE_ROWS, sweep_scenari
             elif name == "pages":
                 assert root is not None
                 outcomes[name] = measure_pages(root)
+            elif name == "import":
+                outcomes[name] = measure_import()
             echo(f"{name} done in {time.perf_counter() - mark:.1f} s")
     finally:
         if root is not None:

@@ -124,7 +124,7 @@ def test_a_price_history_gives_one_row_per_price_spell() -> None:
     ]
     assert {r["model_slug"] for r in result.tables["prices"]} == {"llama-3-70b"}
     assert result.skipped["keys matched as not the tracked model (fine-tunes, aliases)"] == 1
-    assert result.skipped["keys of models the book does not track"] == 1
+    assert result.unmatched["price-map key of a text model the book does not track"] == {"brandnew/some-model": 1}
 
 
 def test_a_snapshot_gives_rows_dated_by_the_date_given() -> None:

@@ -117,7 +117,7 @@ class ImportResult:
         for reason, count in sorted(self.skipped.items()):
             lines.append(f"  not imported ({reason}): {count}")
         for kind, names in sorted(self.unmatched.items()):
-            hint = "" if kind.startswith("price above") else "; add them to the mapping table to import them"
+            hint = "" if kind.startswith("price above") else "; add a mapping row to import them"
             lines.append(f"  unmatched {kind} ({len(names)} names, {sum(names.values())} records{hint}):")
             for name, count in names.most_common(limit):
                 lines.append(f"    {count:6d}  {name!r}")

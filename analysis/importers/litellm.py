@@ -172,7 +172,7 @@ def import_prices(path: Path, release: Release, data_dir: Path, *, snapshot_date
         matched = models.model(key)
         if matched is None or not matched[0]:
             if matched is None and entry is not None and str(entry.get("mode", "")) in TEXT_MODES:
-                result.skipped["keys of models the book does not track"] += 1
+                result.miss("price-map key of a text model the book does not track", key)
             elif matched is not None:
                 result.skipped["keys matched as not the tracked model (fine-tunes, aliases)"] += 1
             continue
