@@ -10,17 +10,17 @@
   claim's year, with a verdict by fixed rules (below).
 * ``check_funding_claims``: the article's funding figures set against the funding rounds.
 
-Cost verdict rules, per claim (segment x year), using list prices for 70B-class models observed in
-that year (or the latest year observed, for a projection whose year has not ended):
+Cost verdict rules, per claim (segment x year), using list prices for 70B-class models on offer in
+that year (a price counts in every year between the first and the last date it is seen), or in the
+latest year observed for a projection whose year has not ended:
 
 * ``contradicted``: the claimed range lies entirely above the highest observed price, or entirely
   below the lowest (a list price is what a buyer pays, so a cost above every price is overstated);
 * ``supported``: the claimed range overlaps the observed prices;
 * ``unverifiable``: no observed price for the segment, or no value claimed.
 
-When no price of the segment is dated in the claim's year, the earliest later observations are used
-(the first price-file snapshot, February 2025, still lists the offers of 2023-24), and the reason
-says so.
+When no price of the segment is on offer in the claim's year, the earliest later observations are
+used, and the reason says so.
 """
 
 from __future__ import annotations
@@ -43,21 +43,31 @@ MLPERF_KINDS = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
 
 def class_prices(prices: pd.DataFrame, models: pd.DataFrame, companies: pd.DataFrame, *,
                  capability_class: str, as_of: str | pd.Timestamp) -> pd.DataFrame:
-    """List prices of one capability class up to ``as_of``, with their provider's segment and year."""
+    """List prices of one capability class up to ``as_of``, with their provider's segment and year.
+
+    A price seen over a span of dates (``date_observed`` to ``date_last_seen``) is on offer in every
+    calendar year the span touches up to ``as_of``: it appears once per such year (the same
+    ``price_id``), so a price set in 2025 and still listed in 2026 counts in both years."""
     in_class = models.loc[models["capability_class"] == capability_class, ["slug", "name"]]
     frame = prices.merge(in_class, left_on="model_slug", right_on="slug").drop(columns="slug")
     frame = frame[frame["date_observed"] <= pd.Timestamp(as_of)].rename(columns={"name": "model"})
     startups = set(companies.loc[companies["kind"] == "startup", "company_slug"])
     frame["segment"] = frame["provider"].map(lambda p: DEDICATED if p in startups else CLOUD)
-    frame["year"] = frame["date_observed"].dt.year
-    return frame.sort_values(["date_observed", "provider", "price_id"]).reset_index(drop=True)
+    last = pd.to_datetime(frame["date_last_seen"]) if "date_last_seen" in frame else frame["date_observed"]
+    last = last.fillna(frame["date_observed"]).clip(upper=pd.Timestamp(as_of))
+    first_year = frame["date_observed"].dt.year.to_numpy()
+    last_year = last.dt.year.to_numpy()
+    frame["year"] = [list(range(a, max(a, b) + 1)) for a, b in zip(first_year, last_year)]
+    frame = frame.explode("year").astype({"year": "int64"})
+    return frame.sort_values(["date_observed", "provider", "price_id", "year"]).reset_index(drop=True)
 
 
 def median_list_price(observed: pd.DataFrame, model_slug: str) -> tuple[float, int]:
     """The median output list price of one model (by its slug) in ``observed`` and the number of
     prices it is the median of. Raises ``ValueError`` when the model has no price, so a chapter never
     states a median of nothing."""
-    rows = observed.loc[observed["model_slug"] == model_slug, "output_usd_per_mtok"].dropna()
+    unique = observed.drop_duplicates("price_id")
+    rows = unique.loc[unique["model_slug"] == model_slug, "output_usd_per_mtok"].dropna()
     if rows.empty:
         known = ", ".join(sorted(observed["model_slug"].dropna().unique()))
         raise ValueError(f"no list price of model {model_slug!r} in the prices shown (models priced: {known})")
