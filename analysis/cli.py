@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "change log, Epoch AI's hardware prices) into a new folder of table files that "
                                    "make rerun DATA=FOLDER merges. 'import book RAW' re-imports every release the "
                                    "book's tables come from.")
-    p.add_argument("format", choices=("book", "mlperf", "litellm", "litellm-history", "epoch-hardware-prices"))
+    p.add_argument("format", choices=("book", "mlperf", "litellm", "litellm-history", "epoch-hardware-prices",
+                                          "epoch-chip-dataset"))
     p.add_argument("files", nargs="+", metavar="FILE", help="the release file (for book: the folder of raw releases)")
     p.add_argument("--out", required=True, help="a new (or empty) folder to write the tables into")
     p.add_argument("--source-id", help="id of the release's row in sources (e.g. mlperf-inference-v6.1)")

@@ -189,7 +189,7 @@ def _cost_chart(tables: Mapping[str, pd.DataFrame]) -> alt.TopLevelMixin:
 
 def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
                                               tables: dict[str, pd.DataFrame]) -> None:
-    cases = _roofline_cases(tables["models"])
+    cases = _roofline_cases(explorers.with_shapes(tables["models"]))
     assert len(cases) >= 50
     page, problems = _open(browser, site, "roofline-agreement", _roofline_chart(tables).to_dict())
     drawn = _sweep(page, cases, "per_user_tokens_per_s")
@@ -206,7 +206,7 @@ def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, st
 def _cost_cases(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
     rng = np.random.default_rng(9)
     chips = tables["chips"]["slug"].tolist()
-    models = tables["models"]["slug"].tolist()
+    models = explorers.with_shapes(tables["models"])["slug"].tolist()
     cases = []
     for i in range(N_COST_CASES):
         cases.append({
@@ -301,7 +301,7 @@ def test_the_comparisons_catch_a_wrong_formula(browser: Any, site: tuple[Path, s
     kv = f"* {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}"
     wrong = _mutate(_roofline_chart(tables).to_dict(), "kv_bytes_per_token", kv,
                     f"* 8 / {roofline.BITS_PER_BYTE}")
-    cases = _roofline_cases(tables["models"])[::9]
+    cases = _roofline_cases(explorers.with_shapes(tables["models"]))[::9]
     page, _ = _open(browser, site, "roofline-wrong", wrong)
     drawn = _sweep(page, cases, "per_user_tokens_per_s")
     page.context.close()

@@ -35,7 +35,7 @@ def _release(fmt: str, source_id: str = "example-release") -> importers.Release:
 
 
 def _rows(result: importers.ImportResult, table: str) -> dict[str, dict[str, object]]:
-    key = {"benchmarks": "benchmark_id", "prices": "price_id", "hardware_costs": "cost_id"}[table]
+    key = {"benchmarks": "benchmark_id", "prices": "price_id", "hardware_costs": "cost_id", "chips": "slug"}[table]
     return {str(r[key]): r for r in result.tables.get(table, [])}
 
 
@@ -275,3 +275,15 @@ def test_the_evidence_reaches_the_counts_the_book_promises() -> None:
             assert one(f"SELECT count(*) FROM benchmarks WHERE chip_slug = '{chip}'") > 0, chip
     finally:
         con.close()
+
+
+def test_epoch_chips_become_rows_of_chips_for_the_listed_hardware_only() -> None:
+    result = importers.import_file(FIXTURES / "chip-dataset-small.csv", _release("epoch-chip-dataset"), DATA)
+    (l4,) = result.tables["chips"]
+    assert (l4["slug"], l4["kind"], l4["memory_kind"], l4["year"]) == ("l4", "gpu", "gddr", 2023)
+    assert (l4["memory_gb"], l4["memory_bw_tbps"], l4["peak_bf16_tflops"], l4["peak_int8_tops"]) == (24, 0.3001, 121, 242)
+    assert l4["peak_fp8_tflops"] is None and l4["precisions"] == ["fp32", "bf16", "fp16", "int8"]
+    assert "https://example.org/l4.pdf" in str(l4["note"]) and "second link" not in str(l4["note"])
+    assert result.skipped == {"listed chips without a memory size or bandwidth (NVIDIA HGX H20)": 1}
+    assert set(result.unmatched["hardware the mapping lists but the dataset does not hold"]) == {
+        "AMD Instinct MI300A", "NVIDIA B100"}

@@ -29,6 +29,8 @@ def test_the_scan_finds_markers_in_prose_and_tables_but_not_in_code() -> None:
     assert [h for h in hits if "USD nan" in h]
     assert len(hits) == 5, hits  # nan, <NA>, NaT, inf, and "None" at the start of a sentence
     assert not markers.html_markers("<p>the infinite and the nanometre, in TB/s</p><pre>None</pre>")
+    # a path cut short by a narrow column (a repository such as owner/inference_results) is not a marker
+    assert not markers.html_markers("<td>gbeezybez/inf</td>")
 
 
 def test_the_pdf_scan_leaves_out_code_lines() -> None:

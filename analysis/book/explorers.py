@@ -344,6 +344,17 @@ def chip_table(chips: pd.DataFrame, *, extra_columns: Sequence[str] = ()) -> pd.
     return table
 
 
+SHAPE_COLUMNS = ("total_params_b", "layers", "kv_heads")
+
+
+def with_shapes(models: pd.DataFrame) -> pd.DataFrame:
+    """The models whose shape is published (parameters, layers, KV heads): the only ones a roofline or a
+    cost from first principles can be computed for. Closed models, which the book follows by price
+    alone, are left out of the explorers."""
+    present = [c for c in SHAPE_COLUMNS if c in models]
+    return models[models[present].notna().all(axis=1)].reset_index(drop=True) if present else models
+
+
 def model_table(models: pd.DataFrame) -> pd.DataFrame:
     """One row per model with the columns the formulas need, plus ``source_ids`` (a list).
 
@@ -502,6 +513,7 @@ def roofline_explorer(chips: pd.DataFrame, models: pd.DataFrame, *, model: str, 
     """
     if not BATCH_RANGE[0] <= batch <= BATCH_RANGE[1]:
         raise ValueError(f"batch must be in {BATCH_RANGE}; got {batch}")
+    models = with_shapes(models)
     params = [
         _model_param(models, model),
         _bits_param(bits),
@@ -559,6 +571,8 @@ def cost_explorer(
     costs.hourly_cost_owned(capex_usd, amortization_years, 0.0, pue, electricity_usd_per_kwh)
     table = cost_table(chips, hardware_costs)
     price_rows = _inline(price_table(prices, models))
+    klass = _price_classes(models)
+    models = with_shapes(models)
     observed_high = float(np.nanmax(table["rent_high"].to_numpy(dtype=float), initial=0.0))
     hourly_high = max(HOURLY_SLIDER_MAX, observed_high * HOURLY_HEADROOM, hourly_usd)
     params = [
@@ -577,7 +591,6 @@ def cost_explorer(
         _slider(PARAM_PUE, pue, 1.0, max(2.5, pue), 0.01, "PUE (facility W per chip W) "),
         _slider(PARAM_UTILIZATION, utilization, 0.05, 1.0, 0.01, "Utilization (share of hours busy) "),
     ]
-    klass = _price_classes(models)
     class_expr = f"{json.dumps(klass, sort_keys=True)}[{PARAM_MODEL}]"
     ok = alt.datum.status == STATUS_OK
     readout = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-MARKER_RE = re.compile(r"(?<![\w.\-])(nan|NaN|NAN|None|NaT|<NA>|-?inf|-?Infinity)(?![\w\-])")
+MARKER_RE = re.compile(r"(?<![\w.\-/])(nan|NaN|NAN|None|NaT|<NA>|-?inf|-?Infinity)(?![\w\-])")
 CONTEXT = 40
 
 

@@ -2,7 +2,7 @@
 
 One module per public format: ``mlperf`` (MLPerf Inference ``summary_results.json``), ``litellm``
 (a LiteLLM ``model_prices_and_context_window.json`` snapshot, or a change log of one over time) and
-``epoch`` (Epoch AI's hardware prices). ``common`` holds the release, the error and the rerun-folder
+``epoch`` (Epoch AI's hardware prices and chip dataset). ``common`` holds the release, the error and the rerun-folder
 writer. ``BOOK_RELEASES`` names the releases the committed tables were imported from, each with its
 repository, commit and path, and the file name it has in a folder of raw releases (the
 ``../shared/raw`` of the book's authors); ``import_book`` re-imports all of them, which is how the
@@ -23,12 +23,13 @@ from analysis.importers.common import ImportResult, Release, ReleaseError, write
 __all__ = ["BOOK_RELEASES", "FORMATS", "ImportResult", "RawRelease", "Release", "ReleaseError", "import_book",
            "import_file", "release_for", "write_folder"]
 
-FORMATS = ("mlperf", "litellm", "litellm-history", "epoch-hardware-prices")
+FORMATS = ("mlperf", "litellm", "litellm-history", "epoch-hardware-prices", "epoch-chip-dataset")
 DEFAULTS = {
     "mlperf": ("MLPerf Inference results (summary_results.json)", "MLCommons", "Apache-2.0"),
     "litellm": ("LiteLLM model price map (model_prices_and_context_window.json)", "BerriAI/LiteLLM contributors", "MIT"),
     "litellm-history": ("LiteLLM model price map, history of a public copy", "BerriAI/LiteLLM contributors", "MIT"),
     "epoch-hardware-prices": ("Hardware prices (Epoch AI)", "Epoch AI", "CC-BY-4.0"),
+    "epoch-chip-dataset": ("Chip dataset (Epoch AI)", "Epoch AI", "CC-BY-4.0"),
 }
 ACCESSED = dt.date(2026, 12, 2)
 
@@ -85,6 +86,9 @@ BOOK_RELEASES: tuple[RawRelease, ...] = (
     _book("epoch-hardware-prices", "epoch/hardware-prices.csv", source_id="epoch-hardware-prices",
           repository="epoch-research/training-cost-trends", commit="263c40a159307e917213d1dc433c617e47d55bfe",
           path="data/Hardware prices.csv", title="Hardware prices (Epoch AI, training-cost-trends data)"),
+    _book("epoch-chip-dataset", "epoch/chip-dataset.csv", source_id="epoch-chip-dataset",
+          repository="epoch-research/training-cost-trends", commit="263c40a159307e917213d1dc433c617e47d55bfe",
+          path="data/Chip dataset-Grid view.csv", title="Chip dataset (Epoch AI, training-cost-trends data)"),
 )
 
 
@@ -105,6 +109,10 @@ def import_file(path: Path, release: Release, data_dir: Path, *, snapshot_date: 
         from analysis.importers import epoch
 
         return epoch.import_hardware_prices(path, release, data_dir)
+    if release.format == "epoch-chip-dataset":
+        from analysis.importers import epoch
+
+        return epoch.import_chip_dataset(path, release, data_dir)
     raise ValueError(f"format {release.format!r} is not one of {', '.join(FORMATS)}")
 
 

@@ -6,7 +6,7 @@ path, publication date), and every row it makes cites the source row built from 
 reader can open the exact file at the exact commit. Names the release uses (accelerator strings,
 benchmark names, price-map keys) become the book's slugs only through the mapping tables in
 ``data/`` (``mlperf_accelerators``, ``mlperf_models``, ``mlperf_precisions``, ``litellm_models``,
-``litellm_providers``, ``epoch_hardware``), which carry their own sources. A name no mapping knows is
+``litellm_providers``, ``epoch_hardware``, ``epoch_chips``), which carry their own sources. A name no mapping knows is
 counted and reported, never dropped silently.
 
 A malformed release (not valid JSON or CSV, a missing field, a unit the importer does not know, a

@@ -108,3 +108,89 @@ def import_hardware_prices(path: Path, release: Release, data_dir: Path) -> Impo
                 "unit": unit, "source_ids": [release.source_id], "note": note,
             })
     return result
+
+
+CHIP_FORMAT = "epoch-chip-dataset"
+CHIP_COLUMNS = ("Hardware name", "Manufacturer", "Release date", "Memory size per board (Byte)",
+                "Memory bandwidth (byte/s)", "Tensor-FP16/BF16 performance (FLOP/s)", "FP8 performance (FLOP/s)",
+                "INT8 performance (OP/s)", "FP4 performance (FLOP/s)", "FP32 (single precision) performance (FLOP/s)",
+                "TDP (W)", "Link to datasheet")
+PEAKS = (("Tensor-FP16/BF16 performance (FLOP/s)", "peak_bf16_tflops", ("bf16", "fp16")),
+         ("FP8 performance (FLOP/s)", "peak_fp8_tflops", ("fp8",)),
+         ("INT8 performance (OP/s)", "peak_int8_tops", ("int8",)),
+         ("FP4 performance (FLOP/s)", "peak_fp4_tflops", ("fp4",)))
+
+
+def _positive(cell: str | None, file: str, where: str, column: str) -> float | None:
+    text = (cell or "").strip().replace(",", "")
+    if not text or text.lower() == "nan":
+        return None
+    value = number(text, file, where, column)
+    return value if value > 0 else None
+
+
+def import_chip_dataset(path: Path, release: Release, data_dir: Path) -> ImportResult:
+    """Rows of ``chips`` from Epoch AI's chip dataset, for the hardware the ``epoch_chips`` mapping lists.
+
+    The mapping gives what Epoch's table does not: the book's slug, the class of device and the memory
+    tier that holds the weights. A listed chip without a memory size or bandwidth is reported and not
+    imported (the chips table requires both). Chips the book compiles from datasheets are not listed in
+    the mapping: this importer brings chips the book has no datasheet row for."""
+    file = validation.file_label(path)
+    raw = read_release(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReleaseError(file, None, "is not UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in CHIP_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ReleaseError(file, "header", f"columns {missing} are missing")
+    wanted = {r["hardware"]: r for r in read_mapping(data_dir, "epoch_chips")}
+    result = ImportResult(release)
+    found: set[str] = set()
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise ReleaseError(file, f"line {reader.line_num}", f"is not valid CSV ({exc})") from None
+    for index, row in enumerate(records, 2):
+        result.read += 1
+        name = (row.get("Hardware name") or "").strip()
+        mapped = wanted.get(name)
+        if mapped is None:
+            continue
+        where = f"record {index} ({name!r})"
+        found.add(name)
+        memory = _positive(row.get("Memory size per board (Byte)"), file, where, "Memory size per board (Byte)")
+        bandwidth = _positive(row.get("Memory bandwidth (byte/s)"), file, where, "Memory bandwidth (byte/s)")
+        if memory is None or bandwidth is None:
+            result.skipped[f"listed chips without a memory size or bandwidth ({name})"] += 1
+            continue
+        released = (row.get("Release date") or "").strip()
+        try:
+            year = dt.date.fromisoformat(released).year
+        except ValueError:
+            raise ReleaseError(file, where, f"Release date {released!r} is not an ISO date") from None
+        chip: dict[str, object] = {
+            "slug": mapped["chip_slug"], "name": name, "vendor": (row.get("Manufacturer") or "").strip() or None,
+            "kind": mapped["kind"], "year": year, "memory_kind": mapped["memory_kind"],
+            "memory_gb": tidy(memory / 1e9), "memory_bw_tbps": tidy(bandwidth / 1e12), "sram_mb": None,
+            "tdp_w": tidy(v) if (v := _positive(row.get("TDP (W)"), file, where, "TDP (W)")) else None,
+        }
+        precisions: list[str] = ["fp32"] if _positive(row.get("FP32 (single precision) performance (FLOP/s)"),
+                                                       file, where, "FP32") else []
+        for column, field, formats in PEAKS:
+            value = _positive(row.get(column), file, where, column)
+            chip[field] = tidy(value / 1e12) if value else None
+            if value:
+                precisions += [f for f in formats if f not in precisions]
+        chip["precisions"] = precisions or None
+        link = (row.get("Link to datasheet") or "").strip().split()
+        chip["source_ids"] = [release.source_id]
+        chip["note"] = ("Values as Epoch AI's chip dataset records them (peaks as listed, which may include "
+                        "sparsity)" + (f"; Epoch's datasheet link: {link[0]}" if link else "") + ". "
+                        + (mapped.get("note") or "")).strip()
+        result.add("chips", chip)
+    for name in sorted(set(wanted) - found):
+        result.miss("hardware the mapping lists but the dataset does not hold", name)
+    return result

@@ -89,8 +89,9 @@ def best_by_chip_and_round(results: pd.DataFrame, model_slug: str, *, division: 
     sel = results[(results["model_slug"] == model_slug) & (results["division"] == division)
                   & (results["scenario"] == scenario) & results["chip_slug"].notna()
                   & results["per_accelerator_tokens_per_s"].notna()]
-    best = sel.sort_values("per_accelerator_tokens_per_s", ascending=False).groupby(
-        ["chip_slug", "round"], as_index=False).first()
+    # ties broken by id with a stable sort: numpy's unstable sorts order equal keys differently per CPU
+    best = sel.sort_values(["per_accelerator_tokens_per_s", "benchmark_id"], ascending=[False, True],
+                           kind="stable").groupby(["chip_slug", "round"], as_index=False).first()
     return best.sort_values(["chip_slug", "round"]).reset_index(drop=True)[
         ["chip_slug", "chip_name", "round", "per_accelerator_tokens_per_s", "precision_bits", "accelerators",
          "submitter", "system", "benchmark_id", "source_ids"]]
