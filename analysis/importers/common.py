@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from analysis.data import safety, validation
@@ -143,15 +145,47 @@ def read_release(path: Path) -> bytes:
         return f.read(MAX_RELEASE_BYTES + 1)
 
 
-def read_mapping(data_dir: Path, table: str) -> list[dict[str, str]]:
-    """A mapping table of ``data/`` as text rows (its contract is checked by every build)."""
-    path = data_dir / f"{table}.csv"
-    raw = read_release(path)
+def read_text(path: Path) -> str:
+    """A release (or mapping) file as text: ``read_release``, then UTF-8 (a byte-order mark allowed)."""
     try:
-        text = raw.decode("utf-8-sig")
+        return read_release(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReleaseError(validation.file_label(path), None, "is not UTF-8") from None
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def read_json(path: Path, expected: type, what: str) -> Any:
+    """A release file holding one JSON value of type ``expected`` (``what`` names it in the error)."""
+    file = validation.file_label(path)
+    try:
+        value = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(file, None, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(value, expected):
+        raise ReleaseError(file, None, f"is not {what}")
+    return value
+
+
+def read_csv_rows(path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """A CSV release as (first line, row) pairs, after checking that its header has ``required``."""
+    file = validation.file_label(path)
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ReleaseError(file, "header", f"columns {missing} are missing")
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        start = reader.line_num + 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ReleaseError(file, f"line {reader.line_num}", f"is not valid CSV ({exc})") from None
+    return rows
+
+
+def read_mapping(data_dir: Path, table: str) -> list[dict[str, str]]:
+    """A mapping table of ``data/`` as text rows (its contract is checked by every build)."""
+    return list(csv.DictReader(io.StringIO(read_text(data_dir / f"{table}.csv"), newline="")))
 
 
 def number(value: object, file: str, record: str, name: str) -> float:

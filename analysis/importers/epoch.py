@@ -9,14 +9,12 @@ page Epoch cites is kept in the note. Hardware the mapping does not know is coun
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 from pathlib import Path
 
 from analysis.data import validation
-from analysis.importers.common import ImportResult, Release, ReleaseError, number, read_mapping, read_release, slug, tidy
+from analysis.importers.common import ImportResult, Release, ReleaseError, number, read_csv_rows, read_mapping, slug, tidy
 
 FORMAT = "epoch-hardware-prices"
 COLUMNS = {
@@ -32,26 +30,10 @@ MAX_CELL = 2000
 def import_hardware_prices(path: Path, release: Release, data_dir: Path) -> ImportResult:
     """Rows of ``hardware_costs`` from Epoch AI's ``Hardware prices.csv``."""
     file = validation.file_label(path)
-    raw = read_release(path)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ReleaseError(file, None, "is not UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ReleaseError(file, "header", f"columns {missing} are missing")
+    rows = read_csv_rows(path, REQUIRED)
     chips = {r["hardware"]: r for r in read_mapping(data_dir, "epoch_hardware")}
     result = ImportResult(release)
     seen: set[str] = set()
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        start = reader.line_num + 1
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ReleaseError(file, f"line {reader.line_num}", f"is not valid CSV ({exc})") from None
     for line, row in rows:
         where = f"line {line}"
         if None in row or any(v is None for v in row.values()):
@@ -137,23 +119,11 @@ def import_chip_dataset(path: Path, release: Release, data_dir: Path) -> ImportR
     imported (the chips table requires both). Chips the book compiles from datasheets are not listed in
     the mapping: this importer brings chips the book has no datasheet row for."""
     file = validation.file_label(path)
-    raw = read_release(path)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ReleaseError(file, None, "is not UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in CHIP_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ReleaseError(file, "header", f"columns {missing} are missing")
+    records = read_csv_rows(path, CHIP_COLUMNS)
     wanted = {r["hardware"]: r for r in read_mapping(data_dir, "epoch_chips")}
     result = ImportResult(release)
     found: set[str] = set()
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise ReleaseError(file, f"line {reader.line_num}", f"is not valid CSV ({exc})") from None
-    for index, row in enumerate(records, 2):
+    for index, row in records:
         result.read += 1
         name = (row.get("Hardware name") or "").strip()
         mapped = wanted.get(name)

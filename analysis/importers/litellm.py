@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.data import safety, validation
-from analysis.importers.common import (ImportResult, Release, ReleaseError, number, read_mapping, read_release,
-                                       slug, tidy)
+from analysis.importers.common import (ImportResult, Release, ReleaseError, number, read_json, read_mapping,
+                                       read_text, slug, tidy)
 
 FORMATS = ("litellm", "litellm-history")
 TEXT_MODES = frozenset({"chat", "completion", ""})
@@ -81,12 +81,9 @@ def _prices(entry: Mapping[str, Any], file: str, where: str) -> tuple[float, flo
     return tidy(cin * 1e6), tidy(cout * 1e6)
 
 
-def _history(raw: bytes, file: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
+def _history(path: Path, file: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
     """(date, commit source, key, entry or None when removed, where) per change-log line, checked."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ReleaseError(file, None, "is not UTF-8") from None
+    text = read_text(path)
     previous: dt.date | None = None
     for number_, line in enumerate(text.splitlines(), 1):
         where = f"line {number_}"
@@ -117,15 +114,8 @@ def _history(raw: bytes, file: str) -> Iterator[tuple[dt.date, str, str, dict[st
         yield date, source, key, entry, where
 
 
-def _snapshot(raw: bytes, file: str, date: dt.date, source: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ReleaseError(file, None, "is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ReleaseError(file, None, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise ReleaseError(file, None, "is not a JSON object of model keys")
+def _snapshot(path: Path, file: str, date: dt.date, source: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
+    data = read_json(path, dict, "a JSON object of model keys")
     for key, entry in data.items():
         where = f"key {key!r}"
         if key == "sample_spec":
@@ -138,9 +128,8 @@ def _snapshot(raw: bytes, file: str, date: dt.date, source: str) -> Iterator[tup
 def import_prices(path: Path, release: Release, data_dir: Path, *, snapshot_date: dt.date | None = None) -> ImportResult:
     """Rows of ``prices`` from a change log (``snapshot_date`` None) or one snapshot taken on ``snapshot_date``."""
     file = validation.file_label(path)
-    raw = read_release(path)
-    changes = list(_snapshot(raw, file, snapshot_date, f"{release.repository}:{release.path}@{release.commit}")
-                   if snapshot_date is not None else _history(raw, file))
+    changes = list(_snapshot(path, file, snapshot_date, f"{release.repository}:{release.path}@{release.commit}")
+                   if snapshot_date is not None else _history(path, file))
     # Early copies of the map name no litellm_provider: take the one the same key has elsewhere in the
     # release, else the key's first path segment.
     provider_of_key: dict[str, str] = {}

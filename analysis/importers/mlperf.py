@@ -16,13 +16,12 @@ know, a missing field, or two objects with the same (ID, benchmark, scenario) fa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from analysis.data import safety, validation
-from analysis.importers.common import ImportResult, Release, ReleaseError, number, read_mapping, read_release, tidy
+from analysis.importers.common import ImportResult, Release, ReleaseError, number, read_json, read_mapping, tidy
 
 FORMAT = "mlperf"
 TOKENS = "Tokens/s"
@@ -85,15 +84,7 @@ def _count(record: Mapping[str, Any], name: str, file: str, where: str) -> int |
 def import_summary(path: Path, release: Release, data_dir: Path) -> ImportResult:
     """Rows of ``benchmarks`` from one round's ``summary_results.json``."""
     file = validation.file_label(path)
-    raw = read_release(path)
-    try:
-        records = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ReleaseError(file, None, "is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ReleaseError(file, None, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    if not isinstance(records, list):
-        raise ReleaseError(file, None, "is not a JSON list of result objects")
+    records = read_json(path, list, "a JSON list of result objects")
     accelerators = {r["accelerator"]: r for r in read_mapping(data_dir, "mlperf_accelerators")}
     models = {r["name"]: r for r in read_mapping(data_dir, "mlperf_models")}
     precisions = _Precisions(read_mapping(data_dir, "mlperf_precisions"))
