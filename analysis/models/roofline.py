@@ -115,6 +115,8 @@ __all__ = [
     "flops_per_token",
     "kv_bytes_per_token",
     "max_batch",
+    "model_arrays",
+    "numeric_field",
     "peak_flops_for_bits",
     "prefill_bound",
     "roofline_grid",
@@ -129,7 +131,8 @@ def _floats(value: Any) -> FloatArray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _field(record: ChipLike | ModelLike, name: str) -> FloatArray:
+def numeric_field(record: ChipLike | ModelLike, name: str) -> FloatArray:
+    """Column ``name`` of a row or frame as floats (NaN where missing or not a number)."""
     value = record.get(name, None) if hasattr(record, "get") else None
     if value is None:
         return _floats(np.nan)
@@ -245,10 +248,10 @@ def peak_flops_for_bits(chip: ChipLike, bits: npt.ArrayLike) -> FloatArray:
     """
     _check_bits(bits)
     bits_arr = _floats(bits)
-    bf16 = _field(chip, "peak_bf16_tflops")
-    eight = np.fmax(_field(chip, "peak_fp8_tflops"), _field(chip, "peak_int8_tops"))
+    bf16 = numeric_field(chip, "peak_bf16_tflops")
+    eight = np.fmax(numeric_field(chip, "peak_fp8_tflops"), numeric_field(chip, "peak_int8_tops"))
     eight = np.where(np.isnan(eight), bf16, eight)
-    fp4 = _field(chip, "peak_fp4_tflops")
+    fp4 = numeric_field(chip, "peak_fp4_tflops")
     four = np.where(np.isnan(fp4), eight, fp4)
     peak = np.where(bits_arr == 16, bf16, np.where(bits_arr == 8, eight, four))
     return _floats(peak) * FLOPS_PER_TERA
@@ -318,8 +321,8 @@ def max_batch(
 
 
 def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
-    total = _field(model, "total_params_b")
-    active = _field(model, "active_params_b")
+    total = numeric_field(model, "total_params_b")
+    active = numeric_field(model, "active_params_b")
     architecture = model.get("architecture", None) if hasattr(model, "get") else None
     if architecture is None:
         dense = np.zeros(np.shape(active), dtype=bool)
@@ -327,18 +330,18 @@ def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
         dense = np.asarray(pd.Series(architecture, dtype="object").astype(str).str.lower() == "dense")
         dense = dense.reshape(np.shape(active)) if dense.size == np.size(active) else dense
     active = np.where(np.isnan(active) & dense, total, active)
-    heads = _field(model, "attention_heads")
-    head_dim = _field(model, "head_dim")
+    heads = numeric_field(model, "attention_heads")
+    head_dim = numeric_field(model, "head_dim")
     with np.errstate(divide="ignore", invalid="ignore"):
-        head_dim = np.where(np.isnan(head_dim), _field(model, "d_model") / heads, head_dim)
+        head_dim = np.where(np.isnan(head_dim), numeric_field(model, "d_model") / heads, head_dim)
     return {
         "total_params_b": total,
         "active_params_b": _floats(active),
-        "layers": _field(model, "layers"),
-        "kv_heads": _field(model, "kv_heads"),
+        "layers": numeric_field(model, "layers"),
+        "kv_heads": numeric_field(model, "kv_heads"),
         "head_dim": _floats(head_dim),
         "attention_heads": heads,
-        "context_length": _field(model, "context_length"),
+        "context_length": numeric_field(model, "context_length"),
     }
 
 
@@ -680,8 +683,8 @@ def roofline_point(
     if not supports_bits(precisions, bits):
         listed = ", ".join(sorted(_precision_names(precisions))) or "none"
         raise ValueError(f"{chip_name} does not support {bits}-bit weights (it lists: {listed})")
-    bandwidth = _required(_field(chip, "memory_bw_tbps"), f"memory bandwidth of {chip_name}")
-    memory = _required(_field(chip, "memory_gb"), f"memory capacity of {chip_name}")
+    bandwidth = _required(numeric_field(chip, "memory_bw_tbps"), f"memory bandwidth of {chip_name}")
+    memory = _required(numeric_field(chip, "memory_gb"), f"memory capacity of {chip_name}")
     peak = _required(peak_flops_for_bits(chip, bits), f"{bits}-bit peak compute of {chip_name}")
 
     params = model_arrays(model)
@@ -806,8 +809,8 @@ def roofline_grid(
     chip_ax = (n_c, 1, 1, 1, 1)
     model_ax = (1, n_m, 1, 1, 1)
 
-    bandwidth = _field(chips, "memory_bw_tbps").reshape(chip_ax)
-    memory = _field(chips, "memory_gb").reshape(chip_ax)
+    bandwidth = numeric_field(chips, "memory_bw_tbps").reshape(chip_ax)
+    memory = numeric_field(chips, "memory_gb").reshape(chip_ax)
     peak = np.stack([peak_flops_for_bits(chips, int(b)) for b in bits_axis], axis=-1).reshape(n_c, 1, n_p, 1, 1)
     precision_column = chips["precisions"] if "precisions" in chips else pd.Series([None] * n_c)
     supported = np.array(
