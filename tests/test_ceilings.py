@@ -178,3 +178,42 @@ def test_the_build_stops_on_a_measurement_above_its_ceiling(tmp_path: Path, tabl
     with pytest.raises(analyses.AnalysisFailed, match=row["benchmark_id"]):
         bookstore.build(tmp_path / "data", target, root=tmp_path, echo=lambda _: None)
     assert not target.exists(), "nothing is swapped in when the check fails"
+
+
+def test_the_cost_base_case_is_rows_of_the_energy_table() -> None:
+    energy = _csv("energy")
+    case = assumptions.base_case(energy)
+    spans = assumptions.spans(energy)
+    rows = energy.set_index("parameter_id")
+    for item in assumptions.COST_BASE_CASE:
+        assert rows.loc[item.parameter_id, "parameter"] == item.input
+        low, high = spans[item.input]
+        assert low <= case[item.input] <= high
+    with pytest.raises(KeyError, match="capital-coreweave-ddtl2-2025"):
+        assumptions.base_case(energy[energy["parameter_id"].ne("capital-coreweave-ddtl2-2025")])
+
+
+def test_best_measured_throughput_prefers_the_server_scenario(tables: dict[str, pd.DataFrame]) -> None:
+    from analysis.models import evidence
+
+    b = tables["benchmarks"]
+    best = evidence.best_measured_throughput(b, "h100-sxm", "llama-2-70b", 8)
+    assert best is not None and best["kind"] == "mlperf-server" and best["division"] == "closed"
+    same = b[b["chip_slug"].eq("h100-sxm") & b["model_slug"].eq("llama-2-70b") & b["kind"].eq("mlperf-server")
+             & b["division"].eq("closed") & b["precision_bits"].eq(8)]
+    assert best["per_accelerator_tokens_per_s"] == same["per_accelerator_tokens_per_s"].max()
+    assert evidence.best_measured_throughput(b, "h100-sxm", "llama-2-70b", 16) is None
+
+
+@pytest.mark.data
+def test_cost_scenarios_use_measured_throughput_under_its_ceiling() -> None:
+    with reader.open_store(DATA / store.STORE_NAME) as db:
+        scenarios = db.table("derived_cost_scenarios")
+        benchmarks = db.table("benchmarks").set_index("benchmark_id")
+    measured = scenarios[scenarios["measured_benchmark_id"].notna()]
+    assert len(measured) > 0
+    expected = benchmarks.loc[measured["measured_benchmark_id"], "per_accelerator_tokens_per_s"].to_numpy()
+    assert np.allclose(measured["tokens_per_s"].to_numpy(), expected, rtol=1e-4)
+    assert (scenarios["tokens_per_s"] <= scenarios["ceiling_tokens_per_s"] * (1 + 1e-9)).all()
+    owned = scenarios[scenarios["basis"].eq("owned")]
+    assert (owned["hosting_usd_per_hour"] > 0).all() and (owned["cost_of_capital"] > 0).all()

@@ -248,3 +248,27 @@ def test_kwh_per_million_tokens_by_hand() -> None:
     assert costs.kwh_per_million_tokens(700, 1.5, 3000) == pytest.approx(700 * 1.5 / 3000 * 1e6 / 3.6e6)
     with pytest.raises(ValueError, match="pue"):
         costs.kwh_per_million_tokens(700, 0.9, 3000)
+
+
+def test_capital_is_repaid_as_an_annuity() -> None:
+    assert float(costs.capital_recovery_factor(0.0, 5)) == pytest.approx(0.2)
+    rate, years = 0.11, 5
+    factor = float(costs.capital_recovery_factor(rate, years))
+    present_value = sum(factor / (1 + rate) ** t for t in range(1, years + 1))
+    assert present_value == pytest.approx(1.0, rel=1e-12), "the yearly payments repay the price with interest"
+    straight = costs.hourly_cost_owned(30_000, 5, 0, 1.2, 0.1)
+    financed = costs.hourly_cost_owned(30_000, 5, 0, 1.2, 0.1, cost_of_capital=rate)
+    assert financed / straight == pytest.approx(factor / 0.2)
+    with pytest.raises(ValueError, match="cost_of_capital"):
+        costs.capital_recovery_factor(-0.01, 5)
+
+
+def test_colocation_is_charged_per_kw_of_it_load() -> None:
+    assert float(costs.hosting_per_hour(700, 184.06)) == pytest.approx(0.7 * 184.06 * 12 / 8760)
+    with pytest.raises(ValueError, match="usd_per_kw_month"):
+        costs.hosting_per_hour(700, -1)
+
+
+def test_renting_refuses_a_cost_of_capital() -> None:
+    with pytest.raises(ValueError, match="cost_of_capital"):
+        costs.cost_point(tokens_per_s=1000, utilization=0.5, hourly_usd=2.0, cost_of_capital=0.1)

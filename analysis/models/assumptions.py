@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Assumption:
@@ -58,3 +60,47 @@ WIDEST_MODELLED_BITS = Assumption(
 )
 
 ALL: tuple[Assumption, ...] = (KV_BITS_MOST_COMPACT, UNKNOWN_PRECISION_BITS, WIDEST_MODELLED_BITS)
+
+
+@dataclass(frozen=True)
+class StoreValue:
+    """A base-case input taken from one sourced row of the store's ``energy`` table."""
+
+    input: str
+    parameter_id: str
+    reason: str
+
+
+COST_BASE_CASE: tuple[StoreValue, ...] = (
+    StoreValue("cost_of_capital", "capital-coreweave-ddtl2-2025",
+               "the effective rate of the largest GPU-backed loan of the largest GPU cloud to publish its debt"),
+    StoreValue("hosting_usd_per_kw_month", "hosting-cbre-2024",
+               "the latest average asking rate for wholesale colocation in North America's primary markets"),
+    StoreValue("pue", "pue-uptime-2023", "the industry average of the latest Uptime Institute survey"),
+    StoreValue("electricity_usd_per_kwh", "elec-industrial-illinois-2024",
+               "an industrial tariff in a state with many data centres, between the recorded lowest and highest"),
+    StoreValue("amortization_years", "life-amazon-2025", "the shortest useful life a hyperscaler now books for servers"),
+)
+"""The owned-cost base case: each input's value is the named ``energy`` row; the sensitivity chart
+moves each between the lowest and highest value the table records for it."""
+
+SCENARIO_UTILIZATION = 0.5
+"""Share of hours a chip is busy in the cost scenarios: a scenario choice, not a measurement (no
+public source reports the utilization of inference fleets); the sensitivity chart varies it from
+``UTILIZATION_SPAN[0]`` to ``UTILIZATION_SPAN[1]``."""
+UTILIZATION_SPAN = (0.2, 0.9)
+
+
+def base_case(energy: pd.DataFrame) -> dict[str, float]:
+    """The owned-cost base case from the ``energy`` table (``COST_BASE_CASE``)."""
+    values = energy.set_index("parameter_id")["value"]
+    missing = [v.parameter_id for v in COST_BASE_CASE if v.parameter_id not in values.index]
+    if missing:
+        raise KeyError(f"energy has no row {', '.join(missing)} for the cost base case")
+    return {v.input: float(values[v.parameter_id]) for v in COST_BASE_CASE}
+
+
+def spans(energy: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Lowest and highest recorded value of each base-case input."""
+    grouped = energy.groupby("parameter")["value"]
+    return {v.input: (float(grouped.min()[v.input]), float(grouped.max()[v.input])) for v in COST_BASE_CASE}

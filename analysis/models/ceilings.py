@@ -244,9 +244,10 @@ def ceilings(benchmarks: pd.DataFrame, chips: pd.DataFrame, models: pd.DataFrame
     fits = np.where(is_user, user["fits"], throughput["fits"])
     status = _status(rows, cond, fits)
     bounded = status.eq(STATUS_BOUNDED).to_numpy()
-    status[bounded & measured.isna().to_numpy()] = STATUS_NO_SPEED
     status[bounded & np.isinf(ceiling)] = STATUS_NO_PEAK
-    bounded = status.eq(STATUS_BOUNDED).to_numpy()
+    status[status.eq(STATUS_BOUNDED).to_numpy() & measured.isna().to_numpy()] = STATUS_NO_SPEED
+    # a row without a measured speed still has its ceiling (the cost scenarios ask for it)
+    bounded = status.isin([STATUS_BOUNDED, STATUS_NO_SPEED]).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = np.maximum(user["to_hold"], np.ceil(measured.to_numpy(dtype=np.float64)
                                                       * user["one_chip_step"] * (1.0 - roofline.FIT_RTOL)))
@@ -338,3 +339,18 @@ def best_fraction(points: pd.DataFrame) -> pd.DataFrame:
     order = points.sort_values(["fraction_of_ceiling", "benchmark_id"], ascending=[False, True], kind="stable")
     return order.drop_duplicates(["model_slug", "chip_slug", "round"]).sort_values(
         ["model_slug", "chip_slug", "round"], kind="stable").reset_index(drop=True)
+
+
+def offline_row(chip_slug: str, model_slug: str, bits: int, chips: pd.DataFrame, models: pd.DataFrame,
+                benchmark: str = "llama2-70b-99") -> pd.DataFrame:
+    """A benchmark-shaped row for a chip that has no measurement: the MLPerf ``benchmark`` in Offline on
+    the fewest chips that hold the model at ``bits``, so ``ceilings`` gives its ceiling there."""
+    memory = float(chips.set_index("slug").loc[chip_slug, "memory_gb"])
+    total = float(models.set_index("slug").loc[model_slug, "total_params_b"])
+    needed = float(roofline.chips_needed(roofline.weight_bytes(total, bits), memory))
+    return pd.DataFrame([{
+        "benchmark_id": f"ceiling-{chip_slug}-{model_slug}-{bits}", "chip_slug": chip_slug, "model_slug": model_slug,
+        "kind": "mlperf-offline", "precision_bits": bits, "accelerators": needed, "system_tokens_per_s": np.nan,
+        "per_accelerator_tokens_per_s": np.nan, "per_user_tokens_per_s": np.nan, "round": "", "division": "",
+        "submitter": "", "benchmark": benchmark,
+    }])

@@ -5,13 +5,15 @@ The model has two steps.
 1. **An hourly cost** for one serving unit (a chip, a server or a whole node: whatever produces
    ``tokens_per_s``). When renting, it is the rental price ``hourly_usd``. When owning, it is
 
-       hourly_usd = capex_usd / (amortization_years x 8760)
+       hourly_usd = capex_usd x capital_recovery_factor(cost_of_capital, amortization_years) / 8760
                     + power_w / 1000 x pue x electricity_usd_per_kwh
                     + hosting_usd_per_hour
 
-   that is, the purchase price spread evenly over the hours of its useful life, plus the
-   electricity it draws (scaled up by the data centre's power usage effectiveness), plus any
-   other hourly charge (rack space, staff, network, software licences).
+   that is, the purchase price repaid over the hours of its useful life with interest at
+   ``cost_of_capital`` a year (straight-line when it is 0), plus the electricity it draws (scaled up
+   by the data centre's power usage effectiveness), plus any other hourly charge: colocation (rack
+   space, cooling and power infrastructure, priced per kW of IT load a month, see
+   ``hosting_per_hour``), staff, network, software licences.
 
 2. **A price per million tokens**: the hourly cost divided by the tokens actually served in an
    hour,
@@ -23,9 +25,9 @@ The model has two steps.
 
 Assumptions, all deliberate simplifications:
 
-* **Straight-line amortization, no cost of capital.** The purchase price is spread evenly over
-  ``amortization_years`` of 8760 hours each, with no interest, resale value or financing charge.
-  An idle hour costs as much capital as a busy one.
+* **Capital is repaid as an annuity** over ``amortization_years`` of 8760 hours each at
+  ``cost_of_capital`` a year (0 gives straight-line amortization), with no resale value. An idle hour
+  costs as much capital as a busy one.
 * **Power is drawn at ``power_w`` around the clock**, busy or idle, and every watt at the chip
   costs ``pue`` watts at the meter. Electricity has one flat price.
 * **All of the hourly cost is charged to output tokens.** Input (prompt) tokens are free; to
@@ -69,11 +71,13 @@ OWNED_INPUTS = (
     "pue",
     "electricity_usd_per_kwh",
     "hosting_usd_per_hour",
+    "cost_of_capital",
     "tokens_per_s",
     "utilization",
 )
 RENTAL_INPUTS = ("hourly_usd", "tokens_per_s", "utilization")
-OPTIONAL_OWNED_INPUTS = {"hosting_usd_per_hour": 0.0}
+OPTIONAL_OWNED_INPUTS = {"hosting_usd_per_hour": 0.0, "cost_of_capital": 0.0}
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12
 
 TORNADO_COLUMNS = ("input", "low_value", "high_value", "output_low", "output_high", "swing")
 
@@ -88,8 +92,10 @@ __all__ = [
     "TORNADO_COLUMNS",
     "WATTS_PER_KILOWATT",
     "CostResult",
+    "capital_recovery_factor",
     "cost_point",
     "cost_sweep",
+    "hosting_per_hour",
     "hourly_cost_owned",
     "kwh_per_million_tokens",
     "owned_cost_fn",
@@ -149,12 +155,13 @@ def hourly_cost_owned(
     electricity_usd_per_kwh: npt.ArrayLike,
     *,
     hosting_usd_per_hour: npt.ArrayLike = 0.0,
+    cost_of_capital: npt.ArrayLike = 0.0,
 ) -> FloatArray:
-    """Dollars per hour of owning a serving unit: amortized capital + electricity + hosting.
+    """Dollars per hour of owning a serving unit: capital repaid with interest + electricity + hosting.
 
-    ``capex_usd / (amortization_years x 8760) + power_w / 1000 x pue x electricity_usd_per_kwh
-    + hosting_usd_per_hour``. Prices and power must be >= 0, the amortization period > 0 and the
-    power usage effectiveness >= 1.
+    ``capex_usd x capital_recovery_factor / 8760 + power_w / 1000 x pue x electricity_usd_per_kwh
+    + hosting_usd_per_hour``. Prices, power and the cost of capital must be >= 0, the amortization
+    period > 0 and the power usage effectiveness >= 1.
     """
     capex = _non_negative(capex_usd, "capex_usd")
     years = _positive(amortization_years, "amortization_years")
@@ -162,9 +169,27 @@ def hourly_cost_owned(
     effectiveness = _pue(pue)
     electricity = _non_negative(electricity_usd_per_kwh, "electricity_usd_per_kwh")
     hosting = _non_negative(hosting_usd_per_hour, "hosting_usd_per_hour")
-    capital = capex / (years * HOURS_PER_YEAR)
+    capital = capex * capital_recovery_factor(cost_of_capital, years) / HOURS_PER_YEAR
     energy = power / WATTS_PER_KILOWATT * effectiveness * electricity
     return capital + energy + hosting
+
+
+def capital_recovery_factor(cost_of_capital: npt.ArrayLike, years: npt.ArrayLike) -> FloatArray:
+    """Share of a purchase price to repay each year so that ``years`` equal payments at
+    ``cost_of_capital`` a year repay it with interest: ``r / (1 - (1 + r)^-n)``, and ``1 / n`` at
+    ``r = 0`` (straight-line). ``r`` must be >= 0 and ``n`` > 0."""
+    rate = _non_negative(cost_of_capital, "cost_of_capital")
+    n = _positive(years, "amortization_years")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annuity = rate / -np.expm1(-n * np.log1p(rate))
+    return np.where(rate == 0, 1.0 / n, annuity)
+
+
+def hosting_per_hour(power_w: npt.ArrayLike, usd_per_kw_month: npt.ArrayLike) -> FloatArray:
+    """Colocation charge per hour of a unit drawing ``power_w``: its IT load in kW times a price per
+    kW a month, over the 730 hours of an average month. Both must be >= 0."""
+    kilowatts = _non_negative(power_w, "power_w") / WATTS_PER_KILOWATT
+    return kilowatts * _non_negative(usd_per_kw_month, "usd_per_kw_month") / HOURS_PER_MONTH
 
 
 def usd_per_million_tokens(
@@ -200,6 +225,7 @@ def owned_usd_per_million_tokens(
     utilization: npt.ArrayLike,
     *,
     hosting_usd_per_hour: npt.ArrayLike = 0.0,
+    cost_of_capital: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """Dollars per million output tokens of owned hardware: ``hourly_cost_owned`` then
     ``usd_per_million_tokens``, broadcast over all inputs."""
@@ -210,6 +236,7 @@ def owned_usd_per_million_tokens(
         pue,
         electricity_usd_per_kwh,
         hosting_usd_per_hour=hosting_usd_per_hour,
+        cost_of_capital=cost_of_capital,
     )
     return usd_per_million_tokens(hourly, tokens_per_s, utilization)
 
@@ -243,6 +270,7 @@ def owned_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
         values["tokens_per_s"],
         values["utilization"],
         hosting_usd_per_hour=values["hosting_usd_per_hour"],
+        cost_of_capital=values["cost_of_capital"],
     )
 
 
@@ -271,6 +299,7 @@ class CostResult:
     pue: float | None = None
     electricity_usd_per_kwh: float | None = None
     hosting_usd_per_hour: float | None = None
+    cost_of_capital: float | None = None
 
     @property
     def owned(self) -> bool:
@@ -299,12 +328,13 @@ def cost_point(
     pue: float | None = None,
     electricity_usd_per_kwh: float | None = None,
     hosting_usd_per_hour: float = 0.0,
+    cost_of_capital: float = 0.0,
 ) -> CostResult:
     """Cost per million output tokens of one scenario, renting or owning.
 
     Give ``hourly_usd`` to rent, or all of ``capex_usd``, ``amortization_years``, ``power_w``,
-    ``pue`` and ``electricity_usd_per_kwh`` (plus optionally ``hosting_usd_per_hour``) to own.
-    Giving both, or neither complete, is a ValueError.
+    ``pue`` and ``electricity_usd_per_kwh`` (plus optionally ``hosting_usd_per_hour`` and
+    ``cost_of_capital``) to own. Giving both, or neither complete, is a ValueError.
     """
     owned = {
         "capex_usd": capex_usd,
@@ -317,9 +347,11 @@ def cost_point(
     throughput = _scalar(tokens_per_s, "tokens_per_s")
     busy = _scalar(utilization, "utilization")
     hosting = _scalar(hosting_usd_per_hour, "hosting_usd_per_hour")
+    rate = _scalar(cost_of_capital, "cost_of_capital")
     if hourly_usd is not None:
-        if given or hosting != 0.0:
-            extra = ", ".join(given + (["hosting_usd_per_hour"] if hosting != 0.0 else []))
+        if given or hosting != 0.0 or rate != 0.0:
+            extra = ", ".join(given + (["hosting_usd_per_hour"] if hosting != 0.0 else [])
+                              + (["cost_of_capital"] if rate != 0.0 else []))
             raise ValueError(f"give either hourly_usd (renting) or owned inputs, not both; also got {extra}")
         hourly = _scalar(hourly_usd, "hourly_usd")
         price = float(usd_per_million_tokens(hourly, throughput, busy))
@@ -328,9 +360,10 @@ def cost_point(
     if missing:
         raise ValueError(f"give hourly_usd to rent, or all owned inputs; missing: {', '.join(missing)}")
     numbers = {name: _scalar(value, name) for name, value in owned.items()}
-    hourly = float(hourly_cost_owned(**numbers, hosting_usd_per_hour=hosting))
+    hourly = float(hourly_cost_owned(**numbers, hosting_usd_per_hour=hosting, cost_of_capital=rate))
     price = float(usd_per_million_tokens(hourly, throughput, busy))
-    return CostResult(price, hourly, throughput, busy, hosting_usd_per_hour=hosting, **numbers)
+    return CostResult(price, hourly, throughput, busy, hosting_usd_per_hour=hosting, cost_of_capital=rate,
+                      **numbers)
 
 
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -403,6 +436,7 @@ def cost_sweep(
             columns["pue"],
             columns["electricity_usd_per_kwh"],
             hosting_usd_per_hour=columns["hosting_usd_per_hour"],
+            cost_of_capital=columns["cost_of_capital"],
         )
         columns["hourly_usd"] = hourly
         columns["usd_per_million_tokens"] = usd_per_million_tokens(

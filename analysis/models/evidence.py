@@ -95,3 +95,24 @@ def best_by_chip_and_round(results: pd.DataFrame, model_slug: str, *, division: 
     return best.sort_values(["chip_slug", "round"]).reset_index(drop=True)[
         ["chip_slug", "chip_name", "round", "per_accelerator_tokens_per_s", "precision_bits", "accelerators",
          "submitter", "system", "benchmark_id", "source_ids"]]
+
+
+SERVING_SCENARIOS = ("server", "offline")
+
+
+def best_measured_throughput(benchmarks: pd.DataFrame, chip_slug: str, model_slug: str, bits: int, *,
+                             scenarios: Sequence[str] = SERVING_SCENARIOS) -> pd.Series | None:
+    """The highest closed-division MLPerf throughput per accelerator of one chip on one model at one
+    weight precision, in the first of ``scenarios`` that has one (Server first: it is measured under
+    a latency limit, as a service runs), or None. Ties go to the lower benchmark id."""
+    kind = benchmarks["kind"].astype(str)
+    sel = benchmarks[benchmarks["round"].notna() & benchmarks["division"].eq("closed")
+                     & benchmarks["chip_slug"].eq(chip_slug) & benchmarks["model_slug"].eq(model_slug)
+                     & pd.to_numeric(benchmarks["precision_bits"], errors="coerce").eq(bits)
+                     & benchmarks["per_accelerator_tokens_per_s"].notna()]
+    for scenario in scenarios:
+        rows = sel[kind.loc[sel.index].eq(f"mlperf-{scenario}")]
+        if len(rows):
+            return rows.sort_values(["per_accelerator_tokens_per_s", "benchmark_id"], ascending=[False, True],
+                                    kind="stable").iloc[0]
+    return None
