@@ -125,3 +125,34 @@ def test_no_published_measurement_exceeds_its_roofline_ceiling() -> None:
         assert b["per_accelerator_tokens_per_s"] <= ceiling, b["benchmark_id"]
         checked += 1
     assert checked >= 15
+
+
+def test_one_user_on_one_chip_is_that_chips_throughput() -> None:
+    claims = _claims([{"claim_id": "t", "metric": "throughput_tokens_per_s", "value_low": 100, "value_high": 100},
+                      {"claim_id": "far", "metric": "throughput_tokens_per_s", "value_low": 300, "value_high": 300}])
+    one = _bench([{"benchmark_id": "u", "kind": "llamacpp-decode", "accelerators": 1, "per_user_tokens_per_s": 94.3}])
+    out = _check(claims, one)
+    assert out.loc["t", "verdict"] == "supported" and "one user on one chip" in out.loc["t", "reason"]
+    assert out.loc["far", "verdict"] == "contradicted"
+    many = _bench([{"benchmark_id": "u", "kind": "llamacpp-decode", "accelerators": 4, "per_user_tokens_per_s": 94.3}])
+    assert _check(claims, many).loc["t", "verdict"] == "misleading", "four chips: a per-user speed is not per chip"
+
+
+def test_a_per_chip_claim_from_a_per_user_speed_states_the_concurrency_it_needs() -> None:
+    claims = _claims([{"claim_id": "t", "metric": "throughput_tokens_per_s", "value_low": 900, "value_high": 900}])
+    bench = _bench([{"benchmark_id": "u", "kind": "vendor-per-user", "per_user_tokens_per_s": 300}])
+    small = {**CHIP, "memory_gb": 0.23}
+    out = verdicts.check_chip_claims(claims, pd.DataFrame([small]), pd.DataFrame([MODEL]), bench).set_index("claim_id")
+    users, tokens = verdicts.max_mean_context(900, 300, pd.Series(small), pd.Series(MODEL), 8)
+    assert users == pytest.approx(3.0)
+    assert tokens == pytest.approx(0.23e9 / (3 * 2 * 80 * 8 * 128))
+    assert out.loc["t", "verdict"] == "unverifiable" and f"{tokens:,.0f} tokens" in out.loc["t", "reason"]
+    tiny = {**small, "memory_gb": 1e-6}
+    out = verdicts.check_chip_claims(claims, pd.DataFrame([tiny]), pd.DataFrame([MODEL]), bench).set_index("claim_id")
+    assert out.loc["t", "verdict"] == "contradicted", "caches that cannot fit one token each rule the claim out"
+
+
+def test_small_ceilings_keep_their_digits() -> None:
+    assert verdicts.format_number(0.031) == "0.031"
+    assert verdicts.format_number(3.3) == "3.3"
+    assert verdicts.format_number(14304.0) == "14,304"

@@ -19,11 +19,18 @@ and a **verdict** follows by fixed rules, stated with its reason:
 * ``contradicted``: the claim is beyond the physical ceiling of one chip, or the measurement lies
   outside the claim by more than the tolerance (a factor of ``THROUGHPUT_TOLERANCE`` for
   throughput, ``LATENCY_TOLERANCE`` for latency), or none of the claimed precisions is supported;
-* ``supported``: a measurement of the same scope agrees within the tolerance, or every claimed
-  precision is supported by the chip;
+* ``supported``: a measurement of the same scope agrees within the tolerance (a per-user speed of one
+  user on one chip counts as that chip's throughput), or every claimed precision is supported by the
+  chip;
 * ``misleading``: the number matches a measurement of a different scope (a per-user speed on a
   system of many chips presented as a per-chip throughput), or only some claimed precisions hold;
-* ``unverifiable``: nothing published measures it and physics does not rule it out.
+* ``unverifiable``: nothing published measures it and physics does not rule it out. Where the only
+  measurement is a per-user speed on an unpublished number of chips, the reason states what the claim
+  would require: at least ``claim / per-user speed`` users served at once by every chip, each holding
+  an attention cache in the chip's memory, so their cached contexts must average under
+  ``memory / (users per chip x cache bytes per token)`` tokens (cache at the claim's precision, at
+  most ``assumptions.KV_BITS_MOST_COMPACT`` bits; weights ignored, which only loosens it). A claim
+  that would need less than one token per user is ``contradicted``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.models import roofline
+from analysis.models import assumptions, attention, roofline
 
 THROUGHPUT_TOLERANCE = 1.5
 LATENCY_TOLERANCE = 1.3
@@ -45,6 +52,8 @@ DEFAULT_CONTEXT = 2048
 MS_PER_S = 1000.0
 PRECISION_BITS = {"int4": 4, "fp4": 4, "int8": 8, "fp8": 8, "fp16": 16, "bf16": 16, "int16": 16, "fp32": 32}
 AGGREGATE_KINDS = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
+# Speeds of one user on one chip (a batch of one): there the per-user speed is the chip's throughput.
+SINGLE_STREAM_KINDS = ("llamacpp-decode",)
 VERDICTS = ("supported", "contradicted", "misleading", "unverifiable")
 
 
@@ -137,7 +146,9 @@ def latency_floor_ms(chip: pd.Series, model: pd.Series, bits: int, context: int)
     return seconds * MS_PER_S, n
 
 
-def _fmt(x: float) -> str:
+def format_number(x: float) -> str:
+    """A number as the verdict tables print it: grouped whole numbers from 100, one decimal from 1,
+    two significant digits below (so a ceiling of 0.03 ms does not print as 0.0)."""
     if x >= 100:
         return f"{x:,.0f}"
     if x >= 1:
@@ -150,10 +161,10 @@ def claimed_text(row: pd.Series) -> str:
     if row["metric"] == "precision":
         return str(row["qualifier"])
     if pd.isna(lo) and not pd.isna(hi):
-        return f"< {_fmt(hi)} {row['unit']}"
+        return f"< {format_number(hi)} {row['unit']}"
     if pd.isna(hi) or lo == hi:
-        return f"~{_fmt(lo)} {row['unit']}"
-    return f"{_fmt(lo)}–{_fmt(hi)} {row['unit']}"
+        return f"~{format_number(lo)} {row['unit']}"
+    return f"{format_number(lo)}–{format_number(hi)} {row['unit']}"
 
 
 def _bench_model_note(bench: pd.Series, model: str) -> str:
@@ -171,7 +182,7 @@ def _check_throughput(row: pd.Series, chip: pd.Series, model: pd.Series, bits: i
     user = best_measurement(benchmarks, models, row["chip_slug"], row["model_slug"], "per_user_tokens_per_s")
     if agg is not None:
         out.update(measurement=float(agg["per_accelerator_tokens_per_s"]), benchmark_id=agg["benchmark_id"],
-                   measurement_basis=f"per chip, {agg['kind']}, {agg['accelerators']} chips"
+                   measurement_basis=f"per chip, {agg['kind']}, {agg['accelerators']:.0f} chips"
                                      f"{_bench_model_note(agg, row['model_slug'])}")
     elif user is not None:
         out.update(measurement=float(user["per_user_tokens_per_s"]), benchmark_id=user["benchmark_id"],
@@ -180,24 +191,54 @@ def _check_throughput(row: pd.Series, chip: pd.Series, model: pd.Series, bits: i
         out.update(measurement=None, benchmark_id=None, measurement_basis="none published")
     _, n_chips = latency_floor_ms(chip, model, bits, context)
     if ceiling is not None and claim > ceiling:
-        out.update(verdict="contradicted", reason=f"above what one chip can compute ({_fmt(ceiling)} tokens/s)")
+        out.update(verdict="contradicted", reason=f"above what one chip can compute ({format_number(ceiling)} tokens/s)")
     elif agg is not None:
         ratio = claim / out["measurement"]
         ok = 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE
         out.update(verdict="supported" if ok else "contradicted",
                    reason=("matches the best per-chip aggregate of a batched system" if ok else
-                           f"the best per-chip measurement is {_fmt(out['measurement'])} tokens/s"))
+                           f"the best per-chip measurement is {format_number(out['measurement'])} tokens/s"))
+    elif user is not None and _single_stream(user):
+        ratio = claim / out["measurement"]
+        ok = 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE
+        out.update(measurement_basis=out["measurement_basis"] + ", one user on one chip",
+                   verdict="supported" if ok else "contradicted",
+                   reason=("matches the speed of one user on one chip, which is the chip's throughput" if ok else
+                           f"one user on one chip gets {format_number(out['measurement'])} tokens/s"))
     elif user is not None:
         ratio = claim / out["measurement"]
         if n_chips > 1 and 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE:
             out.update(verdict="misleading",
                        reason=f"matches a per-user speed, but the model needs at least {n_chips} chips")
         else:
-            out.update(verdict="unverifiable",
-                       reason="no per-chip measurement; the only published figures are per-user speeds")
+            out.update(_concurrency_requirement(claim, out["measurement"], chip, model, bits))
     else:
         out.update(verdict="unverifiable", reason="no published measurement")
     return out
+
+
+def _single_stream(bench: pd.Series) -> bool:
+    return bench["kind"] in SINGLE_STREAM_KINDS and pd.to_numeric(bench["accelerators"], errors="coerce") == 1
+
+
+def max_mean_context(claim: float, per_user: float, chip: pd.Series, model: pd.Series, bits: int) -> tuple[float, float]:
+    """Users each chip must serve at once for a per-chip ``claim`` when each user gets ``per_user``
+    tokens/s, and the longest mean cached context at which their caches fit in one chip's memory."""
+    users = claim / per_user
+    kv_bits = min(bits, int(assumptions.KV_BITS_MOST_COMPACT.value))
+    per_token = float(np.asarray(attention.kv_cache_bytes(model.to_frame().T, 1, kv_bits=kv_bits)).ravel()[0])
+    return users, float(chip["memory_gb"]) * roofline.BYTES_PER_GB / (users * per_token)
+
+
+def _concurrency_requirement(claim: float, per_user: float, chip: pd.Series, model: pd.Series,
+                             bits: int) -> dict[str, str]:
+    users, tokens = max_mean_context(claim, per_user, chip, model, bits)
+    if tokens < 1:
+        return {"verdict": "contradicted",
+                "reason": f"needs {format_number(users)} users per chip, whose caches cannot fit in its memory"}
+    return {"verdict": "unverifiable",
+            "reason": (f"no per-chip measurement; at the measured per-user speed it needs {format_number(users)} users "
+                       f"per chip at once, their caches averaging under {tokens:,.0f} tokens each")}
 
 
 def _check_latency(row: pd.Series, chip: pd.Series, model: pd.Series, bits: int,
@@ -219,7 +260,7 @@ def _check_latency(row: pd.Series, chip: pd.Series, model: pd.Series, bits: int,
         ok = lo / LATENCY_TOLERANCE <= out["measurement"] <= hi * LATENCY_TOLERANCE
         out.update(verdict="supported" if ok else "contradicted",
                    reason=("the measured per-user latency falls in the range" if ok else
-                           f"the measured per-user latency is {_fmt(out['measurement'])} ms/token"))
+                           f"the measured per-user latency is {format_number(out['measurement'])} ms/token"))
     else:
         out.update(verdict="unverifiable", reason="no per-user speed published for this chip and model")
     return out
