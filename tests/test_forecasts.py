@@ -106,6 +106,14 @@ def test_status_as_of_the_book_date(real_store: Path) -> None:
     assert (resolved.loc[resolved["source"] == "book", "status"] == "pending").all()
     later = F.resolve(duckdb.connect(str(real_store), read_only=True), as_of="2027-01-05").set_index("id")
     assert later.loc["cost-2026-cloud-gpu", "status"] == "false"
+    # a round that happened cannot be undone: the first crossing decides p2 whenever it is dated
+    assert resolved.loc["p2-inference-native-10b", "status"] == "false"
+    assert "scale-ai" in resolved.loc["p2-inference-native-10b", "evidence"]
+    # who leads can change until the deadline: p4 stays pending, with its leaning, and is decided after it
+    assert resolved.loc["p4-open-models-inference-optimized", "status"] == "pending"
+    assert "leaning false" in resolved.loc["p4-open-models-inference-optimized", "evidence"]
+    after = F.resolve(duckdb.connect(str(real_store), read_only=True), as_of="2027-04-16").set_index("id")
+    assert after.loc["p4-open-models-inference-optimized", "status"] == "false"
 
 
 def test_everything_is_pending_before_the_article(real_store: Path) -> None:
