@@ -156,3 +156,43 @@ def test_small_ceilings_keep_their_digits() -> None:
     assert verdicts.format_number(0.031) == "0.031"
     assert verdicts.format_number(3.3) == "3.3"
     assert verdicts.format_number(14304.0) == "14,304"
+
+
+def test_every_claim_is_judged_by_exactly_one_rule() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims = pd.read_csv(ROOT / "data" / "claims.csv")
+    chips = pd.read_csv(ROOT / "data" / "chips.csv")
+    benchmarks = pd.read_csv(ROOT / "data" / "benchmarks.csv")
+    rules = claim_rules.covered(claims, chips)
+    assert sorted(rules.index) == sorted(claims["claim_id"])
+    others = claim_rules.check_other_claims(claims, chips, benchmarks)
+    left = set(rules[~rules.isin([claim_rules.RULE_CHIP_TABLE, claim_rules.RULE_COST_TABLE, claim_rules.RULE_FUNDING,
+                                  claim_rules.RULE_FORECAST])].index)
+    assert set(others["claim_id"]) == left and others["verdict"].isin(verdicts.VERDICTS).all()
+    chip_ids = set(verdicts.check_chip_claims(claims, chips.assign(precisions=chips["precisions"].str.split(";")),
+                                              pd.read_csv(ROOT / "data" / "models.csv"), benchmarks)["claim_id"])
+    assert chip_ids == set(rules[rules.eq(claim_rules.RULE_CHIP_TABLE)].index)
+    cost_ids = set(claims.loc[claims["metric"].eq("cost_usd_per_mtok"), "claim_id"])
+    assert cost_ids == set(rules[rules.eq(claim_rules.RULE_COST_TABLE)].index)
+    forecast_ids = set(pd.read_csv(ROOT / "data" / "forecasts.csv")["forecast_id"])
+    assert set(claim_rules.FORECAST_OF_CLAIM.values()) <= forecast_ids
+
+
+def test_statements_about_formats_and_fitting_are_checked_against_the_records() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims = pd.read_csv(ROOT / "data" / "claims.csv")
+    chips = pd.read_csv(ROOT / "data" / "chips.csv")
+    out = claim_rules.check_other_claims(claims, chips, pd.read_csv(ROOT / "data" / "benchmarks.csv")).set_index("claim_id")
+    assert out.loc["c43-lpu-integer-only", "verdict"] == "contradicted" and "FP16" in out.loc["c43-lpu-integer-only", "reason"]
+    assert out.loc["c44-wse3-70b-one-wafer", "verdict"] == "contradicted"
+    assert out.loc["c18-wse3-sram", "verdict"] == "supported"
+    doctored = chips.assign(memory_gb=chips["memory_gb"].where(chips["slug"].ne("wse-3"), 200.0),
+                            precisions=chips["precisions"].where(chips["slug"].ne("groq-lpu"), "int8"))
+    again = claim_rules.check_other_claims(claims, doctored, pd.read_csv(ROOT / "data" / "benchmarks.csv")).set_index("claim_id")
+    assert again.loc["c44-wse3-70b-one-wafer", "verdict"] == "supported", "a wafer of 200 GB would hold 70B at 16 bits"
+    assert again.loc["c43-lpu-integer-only", "verdict"] == "supported"
+    assert again.loc["c18-wse3-sram", "verdict"] == "contradicted"
+    assert claim_rules.claimed_inference_precisions(
+        "training FP16/BF16; inference INT8, INT4, binary/ternary") == ["int8", "int4", "binary", "ternary"]
