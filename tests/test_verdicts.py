@@ -196,3 +196,20 @@ def test_statements_about_formats_and_fitting_are_checked_against_the_records() 
     assert again.loc["c18-wse3-sram", "verdict"] == "contradicted"
     assert claim_rules.claimed_inference_precisions(
         "training FP16/BF16; inference INT8, INT4, binary/ternary") == ["int8", "int4", "binary", "ternary"]
+
+
+def test_an_owners_cost_is_not_judged_by_list_prices() -> None:
+    claims = pd.DataFrame([{"claim_id": "own", "metric": "cost_usd_per_mtok", "subject": "onprem-dedicated-chip",
+                            "year": 2026, "value_low": 1.0, "value_high": 3.0}])
+    observed = pd.DataFrame({"price_id": ["a"], "provider": ["groq"], "segment": market.DEDICATED, "year": [2026],
+                             "date_observed": pd.to_datetime(["2026-01-01"]), "output_usd_per_mtok": [2.0]})
+    out = market.check_cost_claims(claims, observed).set_index("claim_id")
+    assert out.loc["own", "verdict"] == "unverifiable", "a price inside the claimed range confirms no cost"
+    assert "owner's amortised cost" in out.loc["own", "reason"] and "2.00" in out.loc["own", "reason"]
+
+
+def test_prices_are_placed_against_the_claimed_ranges_of_their_year() -> None:
+    prices = pd.DataFrame({"date_observed": pd.to_datetime(["2024-03-01", "2024-05-01", "2024-06-01", "2025-01-01"]),
+                           "output_usd_per_mtok": [20.0, 0.5, 40.0, 1.0]})
+    ranges = pd.DataFrame({"year": [2024, 2024], "value_low": [15.0, 5.0], "value_high": [25.0, 10.0]})
+    assert market.against_claimed_ranges(prices, ranges).tolist() == ["inside", "below", "above", "no claim"]

@@ -17,7 +17,9 @@ latest year observed for a projection whose year has not ended:
 * ``contradicted``: the claimed range lies entirely above the highest observed price, or entirely
   below the lowest (a list price is what a buyer pays, so a cost above every price is overstated);
 * ``supported``: the claimed range overlaps the observed prices;
-* ``unverifiable``: no observed price for the segment, or no value claimed.
+* ``unverifiable``: no observed price for the segment, or no value claimed, or the cell claims an
+  owner's amortised cost (``OWNER_COST_SUBJECTS``: on-premises dedicated chips), which a list price can
+  neither confirm nor refute (cost is compared with cost, price with price).
 
 When no price of the segment is on offer in the claim's year, the earliest later observations are
 used, and the reason says so.
@@ -37,6 +39,9 @@ SEGMENT_OF_SUBJECT = {
     "cloud-custom-silicon": None,
     "consumer-device": None,
 }
+# Cells of the cost table that claim what owning the hardware costs, not what a buyer of tokens pays:
+# a list price cannot confirm or refute them (cost is compared with cost, price with price).
+OWNER_COST_SUBJECTS = ("onprem-dedicated-chip",)
 LATER_SERIES = r"Series [B-Z]"
 MLPERF_KINDS = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
 
@@ -112,6 +117,28 @@ def rental_summary(rented: pd.DataFrame) -> pd.DataFrame:
                  source_ids=("source_ids", lambda ids: sorted({s for row in ids for s in row}))))
 
 
+def against_claimed_ranges(prices: pd.DataFrame, ranges: pd.DataFrame) -> pd.Series:
+    """Where each price (``date_observed``, ``output_usd_per_mtok``) lies against the claimed ranges
+    (``year``, ``value_low``, ``value_high``) of its year: ``inside`` one of them, ``above`` every one,
+    ``below`` every one, ``between`` ranges, or ``no claim`` for a year without one."""
+    years = pd.to_datetime(prices["date_observed"]).dt.year.to_numpy()
+    usd = prices["output_usd_per_mtok"].to_numpy(dtype=float)
+    out = []
+    for year, price in zip(years, usd):
+        mine = ranges[ranges["year"].astype(int) == int(year)]
+        if mine.empty:
+            out.append("no claim")
+        elif ((mine["value_low"] <= price) & (price <= mine["value_high"])).any():
+            out.append("inside")
+        elif price > mine["value_high"].max():
+            out.append("above")
+        elif price < mine["value_low"].min():
+            out.append("below")
+        else:
+            out.append("between")
+    return pd.Series(out, index=prices.index, name="against_claims")
+
+
 def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
     """The article's cost table, each row with the observed price range of its segment and year."""
     rows = claims[claims["metric"] == "cost_usd_per_mtok"].sort_values("claim_id")
@@ -143,6 +170,12 @@ def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFr
         }
         if pd.isna(lo) or pd.isna(hi):
             record.update(verdict="unverifiable", reason="no value claimed")
+        elif c["subject"] in OWNER_COST_SUBJECTS:
+            prices = (f"; the providers' list prices run {record['observed_low']:.2f}–{record['observed_high']:.2f} USD"
+                      if len(seen) else "")
+            record.update(verdict="unverifiable",
+                          reason="an owner's amortised cost, which a list price cannot confirm or refute, and no "
+                                 f"measured throughput of these chips to cost it{prices}{note}")
         elif not len(seen):
             record.update(verdict="unverifiable", reason="no list price observed for this segment and year")
         elif lo > record["observed_high"]:
