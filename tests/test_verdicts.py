@@ -213,3 +213,19 @@ def test_prices_are_placed_against_the_claimed_ranges_of_their_year() -> None:
                            "output_usd_per_mtok": [20.0, 0.5, 40.0, 1.0]})
     ranges = pd.DataFrame({"year": [2024, 2024], "value_low": [15.0, 5.0], "value_high": [25.0, 10.0]})
     assert market.against_claimed_ranges(prices, ranges).tolist() == ["inside", "below", "above", "no claim"]
+
+
+def test_a_chip_said_to_be_in_development_is_checked_against_the_developers_chips() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims = pd.read_csv(ROOT / "data" / "claims.csv")
+    chips = pd.read_csv(ROOT / "data" / "chips.csv")
+    bench = pd.read_csv(ROOT / "data" / "benchmarks.csv")
+    out = claim_rules.check_other_claims(claims, chips, bench).set_index("claim_id")
+    assert out.loc["c45-microsoft-athena", "verdict"] == "misleading" and "Maia 100" in out.loc["c45-microsoft-athena", "reason"]
+    later = chips.assign(year=chips["year"].where(chips["vendor"].ne("Microsoft"), 2026))
+    assert claim_rules.check_other_claims(claims, later, bench).set_index("claim_id").loc[
+        "c45-microsoft-athena", "verdict"] == "supported"
+    none = chips[chips["vendor"].ne("Microsoft")]
+    assert claim_rules.check_other_claims(claims, none, bench).set_index("claim_id").loc[
+        "c45-microsoft-athena", "verdict"] == "unverifiable"

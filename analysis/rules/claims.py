@@ -18,6 +18,10 @@ chip table (``verdicts.check_chip_claims``), the cost table and the funding tota
 * **a model on one chip** (a parameter count claimed to run on a chip without model parallelism): at
   the precision the article itself gives the chip, ``contradicted`` when the weights alone need more
   than one chip's memory, else ``supported``;
+* **a chip said to be in development** (``chip_in_development``, its name in ``qualifier``): against the
+  chips of that developer on record, ``misleading`` when one had already launched before the year of
+  the statement (the name or the news is out of date), ``supported`` when one launched only later,
+  ``unverifiable`` when none is on record;
 * **no measurable outcome** (a statement with no quantity the book can observe and no forecast): it is
   ``unverifiable`` by construction, and the reason says so;
 * **no recorded evidence** (a quantity the book does not track, such as repository stars):
@@ -39,6 +43,7 @@ RULE_UNTESTABLE = "no measurable outcome"
 RULE_NO_EVIDENCE = "no recorded evidence"
 RULE_NATIVE = "chip's native number formats"
 RULE_ONE_CHIP = "model fits on one chip"
+RULE_IN_DEVELOPMENT = "a developer's chips on record"
 RULE_CHIP_TABLE = "chip table (chapter 2)"
 RULE_COST_TABLE = "cost table (chapter 4)"
 RULE_FUNDING = "funding total (chapter 3)"
@@ -84,6 +89,8 @@ def rule_of(claim: pd.Series, chip_columns: set[str]) -> str:
         return RULE_NATIVE
     if metric == "params_b" and pd.notna(claim["chip_slug"]):
         return RULE_ONE_CHIP
+    if metric == "chip_in_development":
+        return RULE_IN_DEVELOPMENT
     if metric == "precision":
         return RULE_PRECISION
     if metric in UNTESTABLE_METRICS:
@@ -148,6 +155,17 @@ def _one_chip(claim: pd.Series, chips: pd.DataFrame, bits: int | None) -> dict[s
             f"{verdicts.format_number(memory)} GB"}
 
 
+def _in_development(claim: pd.Series, chips: pd.DataFrame) -> dict[str, str]:
+    mine = chips[chips["vendor"].astype(str).str.lower().eq(str(claim["subject"]).lower())].sort_values(["year", "slug"])
+    if mine.empty:
+        return {"verdict": "unverifiable", "reason": f"no chip of {claim['subject']} on record"}
+    listed = "; ".join(f"{r.name} ({int(r.year)})" for r in mine.itertuples())
+    year = int(claim["year"])
+    if (mine["year"] < year).any():
+        return {"verdict": "misleading", "reason": f"chips of this developer had launched before {year}: {listed}"}
+    return {"verdict": "supported", "reason": f"launched after {year}: {listed}"}
+
+
 def _article_bits(claims: pd.DataFrame, chips: pd.DataFrame, chip_slug: str) -> int | None:
     rows = claims[claims["chip_slug"].eq(chip_slug) & claims["metric"].eq("precision") & claims["model_slug"].notna()]
     if rows.empty:
@@ -167,6 +185,8 @@ def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd
             result = _precision(claim, benchmarks)
         elif rule == RULE_NATIVE:
             result = _native(claim, chips)
+        elif rule == RULE_IN_DEVELOPMENT:
+            result = _in_development(claim, chips)
         elif rule == RULE_ONE_CHIP:
             result = _one_chip(claim, chips, _article_bits(claims, chips, claim["chip_slug"]))
         elif rule == RULE_UNTESTABLE:
