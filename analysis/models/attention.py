@@ -29,8 +29,6 @@ is a lower limit on the work and the speed derived from it an upper limit.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -108,9 +106,3 @@ def attention_flops_per_token(model: ModelLike, context: npt.ArrayLike) -> Float
                        * arrays["attention_heads"] * arrays["head_dim"])
     return per_token_layer * cached_token_layers(model, context)
 
-
-def describe(model: Any) -> str:
-    """One line on how a model caches attention, for tables and captions."""
-    kind = str(_kind(model).item()) if np.size(_kind(model)) == 1 else KIND_GROUPED_QUERY
-    values = float(np.asarray(kv_values_per_token_layer(model)).item())
-    return f"{kind}: {values:,.0f} values per token and layer"

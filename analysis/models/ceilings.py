@@ -78,7 +78,8 @@ def _weight_bits(bits: pd.Series) -> tuple[pd.Series, pd.Series]:
     used = stated.fillna(unknown).clip(upper=widest).astype(int)
     note = pd.Series("", index=bits.index, dtype=object)
     note[stated.isna()] = f"precision not stated: bounded at {unknown} bits"
-    note[stated.gt(widest)] = f"{widest}-bit ceiling for a {stated.max():.0f}-bit row"
+    wider = stated.gt(widest)
+    note[wider] = [f"{widest}-bit ceiling for a {bits:.0f}-bit row" for bits in stated[wider]]
     return used, note
 
 

@@ -173,9 +173,13 @@ def _article_bits(claims: pd.DataFrame, chips: pd.DataFrame, chip_slug: str) -> 
     return verdicts.claim_bits(chips.set_index("slug").loc[chip_slug], rows.sort_values("claim_id")["qualifier"].iloc[0])
 
 
+def _spec_columns(chips: pd.DataFrame) -> set[str]:
+    return set(chips.columns) - {"slug", "name", "vendor", "source_ids", "note"}
+
+
 def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFrame:
     """Verdict, rule and reason for every claim that the chip, cost, funding and forecast rules leave."""
-    columns = set(chips.columns) - {"slug", "name", "vendor", "source_ids", "note"}
+    columns = _spec_columns(chips)
     rows = []
     for _, claim in claims.sort_values("claim_id").iterrows():
         rule = rule_of(claim, columns)
@@ -202,5 +206,5 @@ def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd
 
 def covered(claims: pd.DataFrame, chips: pd.DataFrame) -> pd.Series:
     """The rule that judges each claim, by claim id (every claim has exactly one)."""
-    columns = set(chips.columns) - {"slug", "name", "vendor", "source_ids", "note"}
+    columns = _spec_columns(chips)
     return pd.Series({c["claim_id"]: rule_of(c, columns) for _, c in claims.iterrows()}, name="rule")
