@@ -7,7 +7,7 @@ import pytest
 
 from analysis.data.reader import open_store
 from analysis.models import market, roofline
-from analysis.rules import verdicts
+from analysis.rules import market_claims, verdicts, vocabulary
 from tests.conftest import ROOT
 
 CHIP = {"slug": "x1", "memory_kind": "hbm", "memory_gb": 80.0, "memory_bw_tbps": 3.35, "peak_bf16_tflops": 989.0,
@@ -90,7 +90,7 @@ def test_cost_claims_against_observed_prices() -> None:
     observed = pd.DataFrame({"price_id": ["a", "b", "c"], "provider": ["p", "q", "p"], "segment": "cloud",
                              "year": [2026, 2026, 2025], "date_observed": pd.to_datetime(["2026-01-01", "2026-02-01", "2025-02-06"]),
                              "output_usd_per_mtok": [0.4, 0.9, 0.8]})
-    out = market.check_cost_claims(claims, observed).set_index("claim_id")
+    out = market_claims.check_cost_claims(claims, observed).set_index("claim_id")
     assert out.loc["hi", "verdict"] == "contradicted"
     assert out.loc["ok", "verdict"] == "supported"
     assert out.loc["old", "verdict"] == "contradicted" and "2025-02-06" in out.loc["old", "reason"]
@@ -101,9 +101,9 @@ def test_funding_round_presented_as_total_is_misleading() -> None:
     claims = pd.DataFrame([{"claim_id": "f", "metric": "funding_usd", "subject": "acme", "value_low": 676e6}])
     funding = pd.DataFrame({"company_slug": ["acme", "acme"], "date": pd.to_datetime(["2020-01-01", "2021-04-13"]),
                             "round": ["Series C", "Series D"], "amount_usd_m": [250.0, 676.0]})
-    out = market.check_funding_claims(claims, funding, before="2025-01-01")
+    out = market_claims.check_funding_claims(claims, funding, before="2025-01-01")
     assert out["verdict"].iloc[0] == "misleading"
-    sums = market.check_funding_claims(claims.assign(value_low=926e6), funding, before="2025-01-01")
+    sums = market_claims.check_funding_claims(claims.assign(value_low=926e6), funding, before="2025-01-01")
     assert sums["verdict"].iloc[0] == "supported"
 
 
@@ -169,7 +169,7 @@ def test_every_claim_is_judged_by_exactly_one_rule() -> None:
     others = claim_rules.check_other_claims(claims, chips, benchmarks)
     left = set(rules[~rules.isin([claim_rules.RULE_CHIP_TABLE, claim_rules.RULE_COST_TABLE, claim_rules.RULE_FUNDING,
                                   claim_rules.RULE_FORECAST])].index)
-    assert set(others["claim_id"]) == left and others["verdict"].isin(verdicts.VERDICTS).all()
+    assert set(others["claim_id"]) == left and others["verdict"].isin(vocabulary.VERDICTS).all()
     chip_ids = set(verdicts.check_chip_claims(claims, chips.assign(precisions=chips["precisions"].str.split(";")),
                                               pd.read_csv(ROOT / "data" / "models.csv"), benchmarks)["claim_id"])
     assert chip_ids == set(rules[rules.eq(claim_rules.RULE_CHIP_TABLE)].index)
@@ -203,7 +203,7 @@ def test_an_owners_cost_is_not_judged_by_list_prices() -> None:
                             "year": 2026, "value_low": 1.0, "value_high": 3.0}])
     observed = pd.DataFrame({"price_id": ["a"], "provider": ["groq"], "segment": market.DEDICATED, "year": [2026],
                              "date_observed": pd.to_datetime(["2026-01-01"]), "output_usd_per_mtok": [2.0]})
-    out = market.check_cost_claims(claims, observed).set_index("claim_id")
+    out = market_claims.check_cost_claims(claims, observed).set_index("claim_id")
     assert out.loc["own", "verdict"] == "unverifiable", "a price inside the claimed range confirms no cost"
     assert "owner's amortised cost" in out.loc["own", "reason"] and "2.00" in out.loc["own", "reason"]
 
@@ -229,3 +229,12 @@ def test_a_chip_said_to_be_in_development_is_checked_against_the_developers_chip
     none = chips[chips["vendor"].ne("Microsoft")]
     assert claim_rules.check_other_claims(claims, none, bench).set_index("claim_id").loc[
         "c45-microsoft-athena", "verdict"] == "unverifiable"
+
+
+def test_every_rule_answers_in_one_vocabulary() -> None:
+    with pytest.raises(ValueError, match="not one of supported, contradicted, misleading, unverifiable"):
+        vocabulary.Judgement("true", "a forecast outcome is not a verdict")  # type: ignore[arg-type]
+    assert vocabulary.agreement(True, agrees="a", disagrees="b") == vocabulary.supported("a")
+    assert vocabulary.agreement(False, agrees="a", disagrees="b") == vocabulary.contradicted("b")
+    assert vocabulary.misleading("m").fields() == {"verdict": "misleading", "reason": "m"}
+    assert set(vocabulary.OUTCOMES).isdisjoint(vocabulary.VERDICTS)

@@ -1,4 +1,4 @@
-"""What serving tokens costs and what it is sold for: list prices, rental-based cost, claim verdicts.
+"""What serving tokens costs and what it is sold for: list prices and rental-based cost.
 
 * ``class_prices``: the dated list prices of one capability class, each tagged with the segment of
   its provider: ``dedicated-chip`` when the provider is a start-up that serves on its own chips
@@ -6,23 +6,9 @@
 * ``rental_costs``: cost per million output tokens of renting a chip, from its rental price and
   the best published per-chip throughput on a model, at a given utilization
   (``analysis.models.costs.usd_per_million_tokens``).
-* ``check_cost_claims``: the article's cost table set against the list prices observed in each
-  claim's year, with a verdict by fixed rules (below).
-* ``check_funding_claims``: the article's funding figures set against the funding rounds.
+* ``against_claimed_ranges``: where each price lies against the article's claimed ranges.
 
-Cost verdict rules, per claim (segment x year), using list prices for 70B-class models on offer in
-that year (a price counts in every year between the first and the last date it is seen), or in the
-latest year observed for a projection whose year has not ended:
-
-* ``contradicted``: the claimed range lies entirely above the highest observed price, or entirely
-  below the lowest (a list price is what a buyer pays, so a cost above every price is overstated);
-* ``supported``: the claimed range overlaps the observed prices;
-* ``unverifiable``: no observed price for the segment, or no value claimed, or the cell claims an
-  owner's amortised cost (``OWNER_COST_SUBJECTS``: on-premises dedicated chips), which a list price can
-  neither confirm nor refute (cost is compared with cost, price with price).
-
-When no price of the segment is on offer in the claim's year, the earliest later observations are
-used, and the reason says so.
+The article's cost and funding claims are judged against these numbers in ``analysis.rules.market_claims``.
 """
 
 from __future__ import annotations
@@ -33,16 +19,6 @@ from analysis.models import costs
 
 DEDICATED = "dedicated-chip"
 CLOUD = "cloud"
-SEGMENT_OF_SUBJECT = {
-    "cloud-gpu-h100": CLOUD,
-    "onprem-dedicated-chip": DEDICATED,
-    "cloud-custom-silicon": None,
-    "consumer-device": None,
-}
-# Cells of the cost table that claim what owning the hardware costs, not what a buyer of tokens pays:
-# a list price cannot confirm or refute them (cost is compared with cost, price with price).
-OWNER_COST_SUBJECTS = ("onprem-dedicated-chip",)
-LATER_SERIES = r"Series [B-Z]"
 MLPERF_KINDS = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
 
 
@@ -137,84 +113,3 @@ def against_claimed_ranges(prices: pd.DataFrame, ranges: pd.DataFrame) -> pd.Ser
         else:
             out.append("between")
     return pd.Series(out, index=prices.index, name="against_claims")
-
-
-def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
-    """The article's cost table, each row with the observed price range of its segment and year."""
-    rows = claims[claims["metric"] == "cost_usd_per_mtok"].sort_values("claim_id")
-    latest_year = int(observed["year"].max()) if len(observed) else None
-    out = []
-    for _, c in rows.iterrows():
-        segment = SEGMENT_OF_SUBJECT.get(c["subject"])
-        year = int(c["year"]) if pd.notna(c["year"]) else None
-        used_year = year if year is None or latest_year is None or year <= latest_year else latest_year
-        in_segment = observed[observed["segment"] == segment] if segment else observed.iloc[0:0]
-        seen = in_segment[in_segment["year"] == used_year]
-        note = ""
-        if not len(seen) and used_year is not None and len(in_segment):
-            later = in_segment[in_segment["year"] > used_year]
-            if len(later):
-                first = later["date_observed"].min()
-                seen = later[later["date_observed"] == first]
-                used_year = int(first.year)
-                note = f"; none dated {year}, so the earliest later observations ({first:%Y-%m-%d}) are used"
-        lo, hi = c["value_low"], c["value_high"]
-        record = {
-            "claim_id": c["claim_id"], "segment": c["subject"], "year": year,
-            "claimed_low": lo, "claimed_high": hi,
-            "observed_year": used_year if len(seen) else None,
-            "observed_low": seen["output_usd_per_mtok"].min() if len(seen) else None,
-            "observed_median": seen["output_usd_per_mtok"].median() if len(seen) else None,
-            "observed_high": seen["output_usd_per_mtok"].max() if len(seen) else None,
-            "observations": len(seen),
-        }
-        if pd.isna(lo) or pd.isna(hi):
-            record.update(verdict="unverifiable", reason="no value claimed")
-        elif c["subject"] in OWNER_COST_SUBJECTS:
-            prices = (f"; the providers' list prices run {record['observed_low']:.2f}–{record['observed_high']:.2f} USD"
-                      if len(seen) else "")
-            record.update(verdict="unverifiable",
-                          reason="an owner's amortised cost, which a list price cannot confirm or refute, and no "
-                                 f"measured throughput of these chips to cost it{prices}{note}")
-        elif not len(seen):
-            record.update(verdict="unverifiable", reason="no list price observed for this segment and year")
-        elif lo > record["observed_high"]:
-            record.update(verdict="contradicted",
-                          reason=f"{lo / record['observed_median']:.0f}x the median list price, above every price observed{note}")
-        elif hi < record["observed_low"]:
-            record.update(verdict="contradicted", reason=f"below every price observed{note}")
-        else:
-            record.update(verdict="supported", reason=f"overlaps the observed list prices{note}")
-        out.append(record)
-    return pd.DataFrame(out)
-
-
-def check_funding_claims(claims: pd.DataFrame, funding: pd.DataFrame, *, before: str | pd.Timestamp) -> pd.DataFrame:
-    """Each claimed funding total against the rounds on record before ``before``.
-
-    ``misleading`` when a single round equals the claim (within 5%) and that round is a Series B or
-    later, which implies earlier rounds, so the total must be larger (a round presented as a total);
-    ``supported`` when the sum of recorded rounds equals the claim; ``unverifiable`` otherwise (the
-    record of rounds may be incomplete, so a larger claim cannot be ruled out).
-    """
-    rows = claims[claims["metric"] == "funding_usd"].sort_values("claim_id")
-    out = []
-    for _, c in rows.iterrows():
-        rounds = funding[(funding["company_slug"] == c["subject"]) & (funding["date"] < pd.Timestamp(before))]
-        amounts = rounds["amount_usd_m"].dropna() * 1e6
-        total = float(amounts.sum())
-        claim = float(c["value_low"])
-        single = rounds[((rounds["amount_usd_m"] * 1e6 - claim).abs() <= 0.05 * claim)
-                        & rounds["round"].str.fullmatch(LATER_SERIES)]
-        if len(single):
-            r = single.iloc[0]
-            verdict = "misleading"
-            reason = f"equals one round ({r['round']}, {r['date']:%B %Y}), which followed earlier rounds"
-        elif len(amounts) and abs(total - claim) <= 0.05 * claim:
-            verdict, reason = "supported", "equals the sum of the recorded rounds"
-        else:
-            verdict, reason = "unverifiable", "no recorded round or sum matches; the record of early rounds is incomplete"
-        out.append({"claim_id": c["claim_id"], "company": c["subject"], "claimed_usd_m": claim / 1e6,
-                    "rounds_on_record": len(rounds), "recorded_total_usd_m": total / 1e6,
-                    "verdict": verdict, "reason": reason})
-    return pd.DataFrame(out)

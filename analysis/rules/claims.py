@@ -2,8 +2,8 @@
 
 Every row of ``claims`` gets a verdict from exactly one rule (``RULE_OF_METRIC`` and ``covered``): the
 chip table (``verdicts.check_chip_claims``), the cost table and the funding totals
-(``market.check_cost_claims``, ``market.check_funding_claims``), a forecast of the ``forecasts`` table
-(``FORECAST_OF_CLAIM``), or one of the rules here, in the shared vocabulary of ``verdicts.VERDICTS``:
+(``market.check_cost_claims``, ``market.check_funding_claims`` in ``analysis.rules.market_claims``), a forecast of the ``forecasts`` table
+(``FORECAST_OF_CLAIM``), or one of the rules here, in the shared vocabulary of ``vocabulary.VERDICTS`` (each rule returns a ``Judgement``):
 
 * **a chip specification** (the claim's metric is a column of ``chips``): ``supported`` within
   ``SPEC_TOLERANCE`` of the recorded value, ``contradicted`` outside it, ``unverifiable`` when the book
@@ -34,7 +34,8 @@ import re
 
 import pandas as pd
 
-from analysis.rules import verdicts
+from analysis.rules import verdicts, vocabulary
+from analysis.rules.vocabulary import Judgement, Verdict
 
 SPEC_TOLERANCE = 0.05
 RULE_SPEC = "chip specification"
@@ -98,14 +99,14 @@ def rule_of(claim: pd.Series, chip_columns: set[str]) -> str:
     return RULE_NO_EVIDENCE
 
 
-def _spec(claim: pd.Series, chips: pd.DataFrame) -> dict[str, str]:
+def _spec(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
     value = pd.to_numeric(chips.set_index("slug").loc[claim["chip_slug"], claim["metric"]], errors="coerce")
     claimed = float(claim["value_low"])
     if pd.isna(value):
-        return {"verdict": "unverifiable", "reason": f"no recorded {claim['metric']} for {claim['chip_slug']}"}
+        return vocabulary.unverifiable(f"no recorded {claim['metric']} for {claim['chip_slug']}")
     ok = abs(claimed - float(value)) <= SPEC_TOLERANCE * float(value)
-    return {"verdict": "supported" if ok else "contradicted",
-            "reason": f"the chip's record gives {verdicts.format_number(float(value))} {claim['unit']}"}
+    reason = f"the chip's record gives {verdicts.format_number(float(value))} {claim['unit']}"
+    return vocabulary.agreement(ok, agrees=reason, disagrees=reason)
 
 
 def claimed_inference_precisions(text: str) -> list[str]:
@@ -114,56 +115,50 @@ def claimed_inference_precisions(text: str) -> list[str]:
     return [name for name in INFERENCE_PRECISIONS if re.search(rf"\b{name}\b", tail)]
 
 
-def _precision(claim: pd.Series, benchmarks: pd.DataFrame) -> dict[str, str]:
+def _precision(claim: pd.Series, benchmarks: pd.DataFrame) -> Judgement:
     named = claimed_inference_precisions(claim["qualifier"])
     closed = benchmarks[benchmarks["division"].eq("closed")]
     bits = set(pd.to_numeric(closed["precision_bits"], errors="coerce").dropna().astype(int))
     held = [p for p in named if INFERENCE_PRECISIONS[p] in bits]
     missing = [p for p in named if INFERENCE_PRECISIONS[p] not in bits]
-    if named and not missing:
-        verdict = "supported"
-    elif held:
-        verdict = "misleading"
-    else:
-        verdict = "unverifiable"
+    verdict: Verdict = "supported" if named and not missing else "misleading" if held else "unverifiable"
     shown = ", ".join(p.upper() for p in held) or "none"
     absent = ", ".join(p for p in missing) or "none"
-    return {"verdict": verdict,
-            "reason": f"closed-division MLPerf results meet the accuracy target at {shown}; none at {absent}"}
+    return Judgement(verdict, f"closed-division MLPerf results meet the accuracy target at {shown}; none at {absent}")
 
 
-def _native(claim: pd.Series, chips: pd.DataFrame) -> dict[str, str]:
+def _native(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
     listed = chips.set_index("slug").loc[claim["chip_slug"], "precisions"]
     formats = [str(p).strip().lower() for p in (listed.split(";") if isinstance(listed, str) else list(listed))]
     floating = [p for p in formats if p.startswith(("fp", "bf"))]
     if floating:
-        return {"verdict": "contradicted", "reason": "the chip's record lists floating-point formats: "
-                + ", ".join(p.upper() for p in floating)}
-    return {"verdict": "supported", "reason": "the chip's record lists only integer formats"}
+        return vocabulary.contradicted("the chip's record lists floating-point formats: "
+                                       + ", ".join(p.upper() for p in floating))
+    return vocabulary.supported("the chip's record lists only integer formats")
 
 
-def _one_chip(claim: pd.Series, chips: pd.DataFrame, bits: int | None) -> dict[str, str]:
+def _one_chip(claim: pd.Series, chips: pd.DataFrame, bits: int | None) -> Judgement:
     memory = float(chips.set_index("slug").loc[claim["chip_slug"], "memory_gb"])
     if bits is None:
-        return {"verdict": "unverifiable", "reason": "the article gives the chip no precision"}
+        return vocabulary.unverifiable("the article gives the chip no precision")
     weights_gb = float(claim["value_low"]) * bits / 8
     if weights_gb > memory:
-        return {"verdict": "contradicted",
-                "reason": (f"at the article's {bits}-bit precision the weights alone take {weights_gb:,.0f} GB, "
-                           f"more than the chip's {verdicts.format_number(memory)} GB: several chips, so model parallelism")}
-    return {"verdict": "supported", "reason": f"at {bits} bits the weights take {weights_gb:,.0f} GB of its "
-            f"{verdicts.format_number(memory)} GB"}
+        return vocabulary.contradicted(
+            f"at the article's {bits}-bit precision the weights alone take {weights_gb:,.0f} GB, "
+            f"more than the chip's {verdicts.format_number(memory)} GB: several chips, so model parallelism")
+    return vocabulary.supported(f"at {bits} bits the weights take {weights_gb:,.0f} GB of its "
+                                f"{verdicts.format_number(memory)} GB")
 
 
-def _in_development(claim: pd.Series, chips: pd.DataFrame) -> dict[str, str]:
+def _in_development(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
     mine = chips[chips["vendor"].astype(str).str.lower().eq(str(claim["subject"]).lower())].sort_values(["year", "slug"])
     if mine.empty:
-        return {"verdict": "unverifiable", "reason": f"no chip of {claim['subject']} on record"}
+        return vocabulary.unverifiable(f"no chip of {claim['subject']} on record")
     listed = "; ".join(f"{r.name} ({int(r.year)})" for r in mine.itertuples())
     year = int(claim["year"])
     if (mine["year"] < year).any():
-        return {"verdict": "misleading", "reason": f"chips of this developer had launched before {year}: {listed}"}
-    return {"verdict": "supported", "reason": f"launched after {year}: {listed}"}
+        return vocabulary.misleading(f"chips of this developer had launched before {year}: {listed}")
+    return vocabulary.supported(f"launched after {year}: {listed}")
 
 
 def _article_bits(claims: pd.DataFrame, chips: pd.DataFrame, chip_slug: str) -> int | None:
@@ -194,12 +189,12 @@ def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd
         elif rule == RULE_ONE_CHIP:
             result = _one_chip(claim, chips, _article_bits(claims, chips, claim["chip_slug"]))
         elif rule == RULE_UNTESTABLE:
-            result = {"verdict": "unverifiable", "reason": "states no quantity the book can observe, and no forecast tests it"}
+            result = vocabulary.unverifiable("states no quantity the book can observe, and no forecast tests it")
         elif rule == RULE_NO_EVIDENCE:
-            result = {"verdict": "unverifiable", "reason": UNTRACKED.get(str(claim["metric"]), "no recorded evidence")}
+            result = vocabulary.unverifiable(UNTRACKED.get(str(claim["metric"]), "no recorded evidence"))
         else:
             continue
-        rows.append({"claim_id": claim["claim_id"], "claim": claim["claim"], "rule": rule, **result,
+        rows.append({"claim_id": claim["claim_id"], "claim": claim["claim"], "rule": rule, **result.fields(),
                      "source_ids": claim["source_ids"]})
     return pd.DataFrame(rows, columns=["claim_id", "claim", "rule", "verdict", "reason", "source_ids"])
 

@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.models import assumptions, attention, roofline
+from analysis.rules import vocabulary
+from analysis.rules.vocabulary import Judgement, Verdict
 
 THROUGHPUT_TOLERANCE = 1.5
 LATENCY_TOLERANCE = 1.3
@@ -54,7 +56,6 @@ PRECISION_BITS = {"int4": 4, "fp4": 4, "int8": 8, "fp8": 8, "fp16": 16, "bf16": 
 AGGREGATE_KINDS = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
 # Speeds of one user on one chip (a batch of one): there the per-user speed is the chip's throughput.
 SINGLE_STREAM_KINDS = ("llamacpp-decode",)
-VERDICTS = ("supported", "contradicted", "misleading", "unverifiable")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class ChipClaimCheck:
     measurement: float | None
     measurement_basis: str
     benchmark_id: str | None
-    verdict: str
+    verdict: Verdict
     reason: str
 
 
@@ -171,50 +172,63 @@ def _bench_model_note(bench: pd.Series, model: str) -> str:
     return "" if bench["model_slug"] == model else f" on {bench['model_slug']} (same size class)"
 
 
+def _throughput_measured(row: pd.Series, benchmarks: pd.DataFrame,
+                         models: pd.DataFrame) -> tuple[dict[str, Any], pd.Series | None, pd.Series | None]:
+    """The measurement a throughput claim is set against (a per-chip aggregate before a per-user
+    speed), and the two best rows it was chosen from."""
+    agg = best_measurement(benchmarks, models, row["chip_slug"], row["model_slug"],
+                           "per_accelerator_tokens_per_s", kinds=AGGREGATE_KINDS)
+    user = best_measurement(benchmarks, models, row["chip_slug"], row["model_slug"], "per_user_tokens_per_s")
+    if agg is not None:
+        details = {"measurement": float(agg["per_accelerator_tokens_per_s"]), "benchmark_id": agg["benchmark_id"],
+                   "measurement_basis": f"per chip, {agg['kind']}, {agg['accelerators']:.0f} chips"
+                                        f"{_bench_model_note(agg, row['model_slug'])}"}
+    elif user is not None:
+        details = {"measurement": float(user["per_user_tokens_per_s"]), "benchmark_id": user["benchmark_id"],
+                   "measurement_basis": f"per user, {user['kind']}{_bench_model_note(user, row['model_slug'])}"}
+    else:
+        details = {"measurement": None, "benchmark_id": None, "measurement_basis": "none published"}
+    return details, agg, user
+
+
+def _within(ratio: float, tolerance: float) -> bool:
+    return 1 / tolerance <= ratio <= tolerance
+
+
+def _judge_throughput(claim: float, ceiling: float | None, agg: pd.Series | None, user: pd.Series | None,
+                      measurement: float | None, need: tuple[pd.Series, pd.Series, int, int]) -> Judgement:
+    """The throughput rule (module docstring); ``need`` is (chip, model, bits, fewest chips)."""
+    chip, model, bits, n_chips = need
+    if ceiling is not None and claim > ceiling:
+        return vocabulary.contradicted(f"above what one chip can compute ({format_number(ceiling)} tokens/s)")
+    if measurement is None or (agg is None and user is None):
+        return vocabulary.unverifiable("no published measurement")
+    ok = _within(claim / measurement, THROUGHPUT_TOLERANCE)
+    if agg is not None:
+        return vocabulary.agreement(ok, agrees="matches the best per-chip aggregate of a batched system",
+                                    disagrees=f"the best per-chip measurement is {format_number(measurement)} tokens/s")
+    if user is not None and _single_stream(user):
+        return vocabulary.agreement(ok, agrees="matches the speed of one user on one chip, which is the chip's throughput",
+                                    disagrees=f"one user on one chip gets {format_number(measurement)} tokens/s")
+    if n_chips > 1 and ok:
+        return vocabulary.misleading(f"matches a per-user speed, but the model needs at least {n_chips} chips")
+    return _concurrency_requirement(claim, measurement, chip, model, bits)
+
+
 def _check_throughput(row: pd.Series, chip: pd.Series, model: pd.Series, bits: int,
                       benchmarks: pd.DataFrame, models: pd.DataFrame, context: int) -> dict[str, Any]:
     claim = float(np.nanmean([row["value_low"], row["value_high"]]))
     ceiling = compute_ceiling_per_chip(chip, model, bits, context)
     out: dict[str, Any] = {"ceiling": ceiling, "ceiling_basis": (
         f"compute ceiling per chip at {bits}-bit" if ceiling is not None else f"no published {bits}-bit peak")}
-    agg = best_measurement(benchmarks, models, row["chip_slug"], row["model_slug"],
-                           "per_accelerator_tokens_per_s", kinds=AGGREGATE_KINDS)
-    user = best_measurement(benchmarks, models, row["chip_slug"], row["model_slug"], "per_user_tokens_per_s")
-    if agg is not None:
-        out.update(measurement=float(agg["per_accelerator_tokens_per_s"]), benchmark_id=agg["benchmark_id"],
-                   measurement_basis=f"per chip, {agg['kind']}, {agg['accelerators']:.0f} chips"
-                                     f"{_bench_model_note(agg, row['model_slug'])}")
-    elif user is not None:
-        out.update(measurement=float(user["per_user_tokens_per_s"]), benchmark_id=user["benchmark_id"],
-                   measurement_basis=f"per user, {user['kind']}{_bench_model_note(user, row['model_slug'])}")
-    else:
-        out.update(measurement=None, benchmark_id=None, measurement_basis="none published")
+    details, agg, user = _throughput_measured(row, benchmarks, models)
+    out.update(details)
+    above = ceiling is not None and claim > ceiling
+    if not above and agg is None and user is not None and _single_stream(user):
+        out["measurement_basis"] += ", one user on one chip"
     _, n_chips = latency_floor_ms(chip, model, bits, context)
-    if ceiling is not None and claim > ceiling:
-        out.update(verdict="contradicted", reason=f"above what one chip can compute ({format_number(ceiling)} tokens/s)")
-    elif agg is not None:
-        ratio = claim / out["measurement"]
-        ok = 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE
-        out.update(verdict="supported" if ok else "contradicted",
-                   reason=("matches the best per-chip aggregate of a batched system" if ok else
-                           f"the best per-chip measurement is {format_number(out['measurement'])} tokens/s"))
-    elif user is not None and _single_stream(user):
-        ratio = claim / out["measurement"]
-        ok = 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE
-        out.update(measurement_basis=out["measurement_basis"] + ", one user on one chip",
-                   verdict="supported" if ok else "contradicted",
-                   reason=("matches the speed of one user on one chip, which is the chip's throughput" if ok else
-                           f"one user on one chip gets {format_number(out['measurement'])} tokens/s"))
-    elif user is not None:
-        ratio = claim / out["measurement"]
-        if n_chips > 1 and 1 / THROUGHPUT_TOLERANCE <= ratio <= THROUGHPUT_TOLERANCE:
-            out.update(verdict="misleading",
-                       reason=f"matches a per-user speed, but the model needs at least {n_chips} chips")
-        else:
-            out.update(_concurrency_requirement(claim, out["measurement"], chip, model, bits))
-    else:
-        out.update(verdict="unverifiable", reason="no published measurement")
-    return out
+    judgement = _judge_throughput(claim, ceiling, agg, user, out["measurement"], (chip, model, bits, n_chips))
+    return {**out, **judgement.fields()}
 
 
 def _single_stream(bench: pd.Series) -> bool:
@@ -231,14 +245,12 @@ def max_mean_context(claim: float, per_user: float, chip: pd.Series, model: pd.S
 
 
 def _concurrency_requirement(claim: float, per_user: float, chip: pd.Series, model: pd.Series,
-                             bits: int) -> dict[str, str]:
+                             bits: int) -> Judgement:
     users, tokens = max_mean_context(claim, per_user, chip, model, bits)
     if tokens < 1:
-        return {"verdict": "contradicted",
-                "reason": f"needs {format_number(users)} users per chip, whose caches cannot fit in its memory"}
-    return {"verdict": "unverifiable",
-            "reason": (f"no per-chip measurement; at the measured per-user speed it needs {format_number(users)} users "
-                       f"per chip at once, their caches averaging under {tokens:,.0f} tokens each")}
+        return vocabulary.contradicted(f"needs {format_number(users)} users per chip, whose caches cannot fit in its memory")
+    return vocabulary.unverifiable(f"no per-chip measurement; at the measured per-user speed it needs {format_number(users)} "
+                                   f"users per chip at once, their caches averaging under {tokens:,.0f} tokens each")
 
 
 def _check_latency(row: pd.Series, chip: pd.Series, model: pd.Series, bits: int,
@@ -258,12 +270,12 @@ def _check_latency(row: pd.Series, chip: pd.Series, model: pd.Series, bits: int,
         out.update(measurement=None, benchmark_id=None, measurement_basis="no per-user measurement")
     if user is not None:
         ok = lo / LATENCY_TOLERANCE <= out["measurement"] <= hi * LATENCY_TOLERANCE
-        out.update(verdict="supported" if ok else "contradicted",
-                   reason=("the measured per-user latency falls in the range" if ok else
-                           f"the measured per-user latency is {format_number(out['measurement'])} ms/token"))
+        judgement = vocabulary.agreement(
+            ok, agrees="the measured per-user latency falls in the range",
+            disagrees=f"the measured per-user latency is {format_number(out['measurement'])} ms/token")
     else:
-        out.update(verdict="unverifiable", reason="no per-user speed published for this chip and model")
-    return out
+        judgement = vocabulary.unverifiable("no per-user speed published for this chip and model")
+    return {**out, **judgement.fields()}
 
 
 def _check_precision(row: pd.Series, chip: pd.Series) -> dict[str, Any]:
@@ -274,15 +286,17 @@ def _check_precision(row: pd.Series, chip: pd.Series) -> dict[str, Any]:
     out: dict[str, Any] = {"ceiling": None, "ceiling_basis": "precisions the chip computes natively",
                            "measurement": None, "benchmark_id": None,
                            "measurement_basis": ", ".join(sorted(native)) or "none listed"}
+    return {**out, **_judge_precision(claimed, held, missing).fields()}
+
+
+def _judge_precision(claimed: list[str], held: list[str], missing: list[str]) -> Judgement:
     if claimed and not missing:
-        out.update(verdict="supported", reason="every claimed precision is native to the chip")
-    elif held:
-        out.update(verdict="misleading", reason="not native: " + ", ".join(m.upper() for m in missing))
-    elif claimed:
-        out.update(verdict="contradicted", reason="none of the claimed precisions is native")
-    else:
-        out.update(verdict="unverifiable", reason="no precision named")
-    return out
+        return vocabulary.supported("every claimed precision is native to the chip")
+    if held:
+        return vocabulary.misleading("not native: " + ", ".join(m.upper() for m in missing))
+    if claimed:
+        return vocabulary.contradicted("none of the claimed precisions is native")
+    return vocabulary.unverifiable("no precision named")
 
 
 def check_chip_claims(claims: pd.DataFrame, chips: pd.DataFrame, models: pd.DataFrame,

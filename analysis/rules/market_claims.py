@@ -1,0 +1,133 @@
+"""Verdicts on the article's cost table and funding figures, in the book's vocabulary.
+
+Cost verdict rules, per claim (segment x year), using list prices for 70B-class models on offer in
+that year (``analysis.models.market.class_prices``: a price counts in every year between the first and
+the last date it is seen), or in the latest year observed for a projection whose year has not ended:
+
+* ``contradicted``: the claimed range lies entirely above the highest observed price, or entirely
+  below the lowest (a list price is what a buyer pays, so a cost above every price is overstated);
+* ``supported``: the claimed range overlaps the observed prices;
+* ``unverifiable``: no observed price for the segment, or no value claimed, or the cell claims an
+  owner's amortised cost (``OWNER_COST_SUBJECTS``: on-premises dedicated chips), which a list price can
+  neither confirm nor refute (cost is compared with cost, price with price).
+
+When no price of the segment is on offer in the claim's year, the earliest later observations are
+used, and the reason says so. Funding rules: ``check_funding_claims``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.models.market import CLOUD, DEDICATED
+from analysis.rules import vocabulary
+from analysis.rules.vocabulary import Judgement
+
+SEGMENT_OF_SUBJECT = {
+    "cloud-gpu-h100": CLOUD,
+    "onprem-dedicated-chip": DEDICATED,
+    "cloud-custom-silicon": None,
+    "consumer-device": None,
+}
+# Cells of the cost table that claim what owning the hardware costs, not what a buyer of tokens pays:
+# a list price cannot confirm or refute them (cost is compared with cost, price with price).
+OWNER_COST_SUBJECTS = ("onprem-dedicated-chip",)
+LATER_SERIES = r"Series [B-Z]"
+FUNDING_TOLERANCE = 0.05
+
+
+def _seen_prices(observed: pd.DataFrame, segment: str | None, year: int | None,
+                 latest_year: int | None) -> tuple[pd.DataFrame, int | None, str]:
+    """The prices of ``segment`` a claim of ``year`` is set against, the year they are from, and a note
+    when they come from a later year than the claim's."""
+    used_year = year if year is None or latest_year is None or year <= latest_year else latest_year
+    in_segment = observed[observed["segment"] == segment] if segment else observed.iloc[0:0]
+    seen = in_segment[in_segment["year"] == used_year]
+    note = ""
+    if not len(seen) and used_year is not None and len(in_segment):
+        later = in_segment[in_segment["year"] > used_year]
+        if len(later):
+            first = later["date_observed"].min()
+            seen = later[later["date_observed"] == first]
+            used_year = int(first.year)
+            note = f"; none dated {year}, so the earliest later observations ({first:%Y-%m-%d}) are used"
+    return seen, used_year, note
+
+
+def judge_cost(claim: pd.Series, record: dict[str, Any], note: str) -> Judgement:
+    """The cost rule (module docstring) for one claim and the observed range in ``record``."""
+    lo, hi = claim["value_low"], claim["value_high"]
+    if pd.isna(lo) or pd.isna(hi):
+        return vocabulary.unverifiable("no value claimed")
+    seen = record["observations"] > 0
+    if claim["subject"] in OWNER_COST_SUBJECTS:
+        prices = (f"; the providers' list prices run {record['observed_low']:.2f}–{record['observed_high']:.2f} USD"
+                  if seen else "")
+        return vocabulary.unverifiable("an owner's amortised cost, which a list price cannot confirm or refute, and "
+                                       f"no measured throughput of these chips to cost it{prices}{note}")
+    if not seen:
+        return vocabulary.unverifiable("no list price observed for this segment and year")
+    if lo > record["observed_high"]:
+        return vocabulary.contradicted(
+            f"{lo / record['observed_median']:.0f}x the median list price, above every price observed{note}")
+    if hi < record["observed_low"]:
+        return vocabulary.contradicted(f"below every price observed{note}")
+    return vocabulary.supported(f"overlaps the observed list prices{note}")
+
+
+def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
+    """The article's cost table, each row with the observed price range of its segment and year."""
+    rows = claims[claims["metric"] == "cost_usd_per_mtok"].sort_values("claim_id")
+    latest_year = int(observed["year"].max()) if len(observed) else None
+    out = []
+    for _, c in rows.iterrows():
+        year = int(c["year"]) if pd.notna(c["year"]) else None
+        seen, used_year, note = _seen_prices(observed, SEGMENT_OF_SUBJECT.get(c["subject"]), year, latest_year)
+        usd = seen["output_usd_per_mtok"]
+        record = {
+            "claim_id": c["claim_id"], "segment": c["subject"], "year": year,
+            "claimed_low": c["value_low"], "claimed_high": c["value_high"],
+            "observed_year": used_year if len(seen) else None,
+            "observed_low": usd.min() if len(seen) else None,
+            "observed_median": usd.median() if len(seen) else None,
+            "observed_high": usd.max() if len(seen) else None,
+            "observations": len(seen),
+        }
+        out.append({**record, **judge_cost(c, record, note).fields()})
+    return pd.DataFrame(out)
+
+
+def judge_funding(claim_usd: float, rounds: pd.DataFrame) -> Judgement:
+    """The funding rule (``check_funding_claims``) for one claimed total and the rounds on record."""
+    amounts = rounds["amount_usd_m"].dropna() * 1e6
+    total = float(amounts.sum())
+    single = rounds[((rounds["amount_usd_m"] * 1e6 - claim_usd).abs() <= FUNDING_TOLERANCE * claim_usd)
+                    & rounds["round"].str.fullmatch(LATER_SERIES)]
+    if len(single):
+        r = single.iloc[0]
+        return vocabulary.misleading(f"equals one round ({r['round']}, {r['date']:%B %Y}), which followed earlier rounds")
+    if len(amounts) and abs(total - claim_usd) <= FUNDING_TOLERANCE * claim_usd:
+        return vocabulary.supported("equals the sum of the recorded rounds")
+    return vocabulary.unverifiable("no recorded round or sum matches; the record of early rounds is incomplete")
+
+
+def check_funding_claims(claims: pd.DataFrame, funding: pd.DataFrame, *, before: str | pd.Timestamp) -> pd.DataFrame:
+    """Each claimed funding total against the rounds on record before ``before``.
+
+    ``misleading`` when a single round equals the claim (within 5%) and that round is a Series B or
+    later, which implies earlier rounds, so the total must be larger (a round presented as a total);
+    ``supported`` when the sum of recorded rounds equals the claim; ``unverifiable`` otherwise (the
+    record of rounds may be incomplete, so a larger claim cannot be ruled out).
+    """
+    rows = claims[claims["metric"] == "funding_usd"].sort_values("claim_id")
+    out = []
+    for _, c in rows.iterrows():
+        rounds = funding[(funding["company_slug"] == c["subject"]) & (funding["date"] < pd.Timestamp(before))]
+        claim = float(c["value_low"])
+        total = float((rounds["amount_usd_m"].dropna() * 1e6).sum())
+        out.append({"claim_id": c["claim_id"], "company": c["subject"], "claimed_usd_m": claim / 1e6,
+                    "rounds_on_record": len(rounds), "recorded_total_usd_m": total / 1e6,
+                    **judge_funding(claim, rounds).fields()})
+    return pd.DataFrame(out)
