@@ -10,7 +10,7 @@ PARAMS ?=
 unexport PARAMS DATA
 DATA ?=
 
-.PHONY: book store test unit bench serve rerun pdf clean
+.PHONY: book store test unit bench serve rerun pdf clean venv-check
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,19 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
+# The venv must import this checkout's `analysis` from outside it (as the chapters' kernels do): an editable
+# install made from another checkout (a venv copied or shared between clones) would run that checkout's code
+# in the kernels, and the install stamp cannot see it.
+venv-check: $(INSTALLED)
+	@cd / && $(abspath $(PY)) -I -c 'import pathlib, sys; import analysis; got = pathlib.Path(analysis.__file__ or ".").resolve().parent; here = pathlib.Path(sys.argv[1]).resolve(); sys.exit(0 if got == here else f"error: this venv imports the analysis package from {got}, not {here}: remove $(VENV) and run make again")' "$(CURDIR)/analysis"
+
 ## book: validate data/, build the store, execute stale chapters, build _build/html
 book: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
-book: $(INSTALLED)
+book: venv-check
 	$(PY) -m analysis build --root .
 
 ## store: validate data/ and build data/inference.duckdb (with the derived tables) only
-store: $(INSTALLED)
+store: venv-check
 	$(PY) -m analysis store --root .
 
 ## test: the whole suite (unit, data, nbval, browser) against a built book
@@ -32,13 +38,13 @@ test: book
 	$(PY) -m pytest
 
 ## unit: the unit tests only (no built book needed, under 30 s)
-unit: $(INSTALLED)
+unit: venv-check
 	$(PY) -m pytest -m unit
 
 ## rerun: merge the tables in DATA=DIR into data/ and rebuild what changed
 rerun: export INFERENCE_BOOK_DATA = $(value DATA)
 rerun: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
-rerun: $(INSTALLED)
+rerun: venv-check
 	$(PY) -m analysis rerun --root .
 
 ## bench: the benchmark suite (not part of make test)

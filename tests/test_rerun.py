@@ -195,12 +195,19 @@ def test_new_chip_reaches_the_chapters_that_read_chips_and_only_those(book_copy:
 MARKUP = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
-def test_markup_in_data_stays_text_in_every_output(book_copy: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def markup_rerun(book_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, rerun.RerunReport]:
+    """The book copy after a rerun that adds an event whose title and note are markup (done once, so
+    each test below can run alone or in any order)."""
     header = (book_copy / "data" / "events.csv").read_text().splitlines()[0]
     row = (f'markup-test-2026-01-02,2026-01-02,product,groq,"{MARKUP.replace(chr(34), chr(34) * 2)}",'
            f'consolidation,article-ainews-inference-collapse,"{MARKUP.replace(chr(34), chr(34) * 2)}"')
-    folder = _incoming(tmp_path, "events.csv", f"{header}\n{row}\n")
-    report = workflow.rerun(book_copy, folder, echo=lambda s: None, html=False)
+    folder = _incoming(tmp_path_factory.mktemp("markup"), "events.csv", f"{header}\n{row}\n")
+    return book_copy, workflow.rerun(book_copy, folder, echo=lambda s: None, html=False)
+
+
+def test_markup_in_data_stays_text_in_every_output(markup_rerun: tuple[Path, rerun.RerunReport]) -> None:
+    book_copy, report = markup_rerun
     assert "03-players" in report.chapters and "06-predictions" in report.chapters
     for name in ("03-players", "06-predictions"):
         nb = nbformat.read(book_copy / "chapters" / f"{name}.ipynb", as_version=4)
@@ -210,10 +217,9 @@ def test_markup_in_data_stays_text_in_every_output(book_copy: Path, tmp_path: Pa
         assert "<script>window.__xss" not in html and "<img src=x" not in html
 
 
-def test_markup_in_data_stays_text_in_the_built_pages(book_copy: Path) -> None:
-    """After the markup rerun above, the built pages show the text, in tables and tooltips, inertly."""
-    if "markup-test" not in (book_copy / "data" / "events.csv").read_text():
-        pytest.skip("runs after test_markup_in_data_stays_text_in_every_output")
+def test_markup_in_data_stays_text_in_the_built_pages(markup_rerun: tuple[Path, rerun.RerunReport]) -> None:
+    """After the markup rerun, the built pages show the text, in tables and tooltips, inertly."""
+    book_copy, _ = markup_rerun
     workflow.run(book_copy, "build", echo=lambda s: None)
     html = book_copy / "_build" / "html"
     with offline.serve(html) as base, offline.browser() as browser:
