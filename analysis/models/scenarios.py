@@ -23,6 +23,8 @@ COLUMNS = ("scenario", "chip", "model", "measured_model", "bits", "basis", "thro
            "measured_benchmark_id", "tokens_per_s", "ceiling_tokens_per_s", "utilization", "hourly_usd",
            "usd_per_million_tokens", "capex_usd", "amortization_years", "cost_of_capital", "power_w", "pue",
            "electricity_usd_per_kwh", "hosting_usd_per_hour")
+NUMBERS = ("tokens_per_s", "ceiling_tokens_per_s", "utilization", "hourly_usd", "usd_per_million_tokens", "capex_usd",
+           "amortization_years", "cost_of_capital", "power_w", "pue", "electricity_usd_per_kwh", "hosting_usd_per_hour")
 RENTED = "rented (median on-demand price)"
 TABLES = ("chips", "models", "benchmarks", "mlperf_benchmarks", "hardware_costs")  # what scenario_costs reads
 
@@ -93,7 +95,9 @@ def scenario_costs(s: Scenario, tables: Mapping[str, pd.DataFrame], case: Mappin
             rows.append({"basis": RENTED, **rented.to_dict(), **common})
     result = pd.DataFrame(rows).assign(scenario=s.scenario, chip=s.chip, model=s.model,
                                        measured_model=s.measured_model, bits=s.bits)
-    return result.reindex(columns=list(COLUMNS))
+    result = result.reindex(columns=list(COLUMNS))
+    # floats even where a scenario has none (a chip only rented has no capex), so every row is rounded alike
+    return result.astype({column: "float64" for column in NUMBERS})
 
 
 def all_scenario_costs(scenarios: Sequence[Scenario], tables: Mapping[str, pd.DataFrame],
