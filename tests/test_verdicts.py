@@ -166,7 +166,7 @@ def test_every_claim_is_judged_by_exactly_one_rule() -> None:
     benchmarks = pd.read_csv(ROOT / "data" / "benchmarks.csv")
     rules = claim_rules.covered(claims, chips)
     assert sorted(rules.index) == sorted(claims["claim_id"])
-    others = claim_rules.check_other_claims(claims, chips, benchmarks)
+    others = claim_rules.check_other_claims(claims, chips, benchmarks, pd.read_csv(ROOT / "data" / "events.csv"))
     left = set(rules[~rules.isin([claim_rules.RULE_CHIP_TABLE, claim_rules.RULE_COST_TABLE, claim_rules.RULE_FUNDING,
                                   claim_rules.RULE_FORECAST])].index)
     assert set(others["claim_id"]) == left and others["verdict"].isin(vocabulary.VERDICTS).all()
@@ -184,18 +184,38 @@ def test_statements_about_formats_and_fitting_are_checked_against_the_records() 
 
     claims = pd.read_csv(ROOT / "data" / "claims.csv")
     chips = pd.read_csv(ROOT / "data" / "chips.csv")
-    out = claim_rules.check_other_claims(claims, chips, pd.read_csv(ROOT / "data" / "benchmarks.csv")).set_index("claim_id")
+    events = pd.read_csv(ROOT / "data" / "events.csv")
+    out = claim_rules.check_other_claims(claims, chips, pd.read_csv(ROOT / "data" / "benchmarks.csv"), events).set_index("claim_id")
     assert out.loc["c43-lpu-integer-only", "verdict"] == "contradicted" and "FP16" in out.loc["c43-lpu-integer-only", "reason"]
     assert out.loc["c44-wse3-70b-one-wafer", "verdict"] == "contradicted"
     assert out.loc["c18-wse3-sram", "verdict"] == "supported"
     doctored = chips.assign(memory_gb=chips["memory_gb"].where(chips["slug"].ne("wse-3"), 200.0),
                             precisions=chips["precisions"].where(chips["slug"].ne("groq-lpu"), "int8"))
-    again = claim_rules.check_other_claims(claims, doctored, pd.read_csv(ROOT / "data" / "benchmarks.csv")).set_index("claim_id")
+    again = claim_rules.check_other_claims(claims, doctored, pd.read_csv(ROOT / "data" / "benchmarks.csv"), events).set_index("claim_id")
     assert again.loc["c44-wse3-70b-one-wafer", "verdict"] == "supported", "a wafer of 200 GB would hold 70B at 16 bits"
     assert again.loc["c43-lpu-integer-only", "verdict"] == "supported"
     assert again.loc["c18-wse3-sram", "verdict"] == "contradicted"
     assert claim_rules.claimed_inference_precisions(
         "training FP16/BF16; inference INT8, INT4, binary/ternary") == ["int8", "int4", "binary", "ternary"]
+
+
+def test_deployments_are_checked_against_the_events_on_record() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims = pd.read_csv(ROOT / "data" / "claims.csv")
+    chips = pd.read_csv(ROOT / "data" / "chips.csv")
+    benchmarks = pd.read_csv(ROOT / "data" / "benchmarks.csv")
+    events = pd.read_csv(ROOT / "data" / "events.csv")
+    out = claim_rules.check_other_claims(claims, chips, benchmarks, events).set_index("claim_id")
+    for claim_id in ("c46-cerebras-argonne", "c47-sambanova-doe"):
+        assert out.loc[claim_id, "rule"] == claim_rules.RULE_DEPLOYMENT and out.loc[claim_id, "verdict"] == "supported"
+    assert "September 2019" in out.loc["c46-cerebras-argonne", "reason"]
+    later = events.assign(date=events["date"].where(events["kind"].ne("deployment"), "2026-01-01"))
+    again = claim_rules.check_other_claims(claims, chips, benchmarks, later).set_index("claim_id")
+    assert again.loc["c46-cerebras-argonne", "verdict"] == "unverifiable", "a deployment after the statement cannot back it"
+    elsewhere = events.assign(title=events["title"].str.replace("Argonne", "Oak Ridge"))
+    assert claim_rules.check_other_claims(claims, chips, benchmarks, elsewhere).set_index("claim_id").loc[
+        "c46-cerebras-argonne", "verdict"] == "unverifiable"
 
 
 def test_an_owners_cost_is_not_judged_by_list_prices() -> None:
@@ -221,13 +241,14 @@ def test_a_chip_said_to_be_in_development_is_checked_against_the_developers_chip
     claims = pd.read_csv(ROOT / "data" / "claims.csv")
     chips = pd.read_csv(ROOT / "data" / "chips.csv")
     bench = pd.read_csv(ROOT / "data" / "benchmarks.csv")
-    out = claim_rules.check_other_claims(claims, chips, bench).set_index("claim_id")
+    events = pd.read_csv(ROOT / "data" / "events.csv")
+    out = claim_rules.check_other_claims(claims, chips, bench, events).set_index("claim_id")
     assert out.loc["c45-microsoft-athena", "verdict"] == "misleading" and "Maia 100" in out.loc["c45-microsoft-athena", "reason"]
     later = chips.assign(year=chips["year"].where(chips["vendor"].ne("Microsoft"), 2026))
-    assert claim_rules.check_other_claims(claims, later, bench).set_index("claim_id").loc[
+    assert claim_rules.check_other_claims(claims, later, bench, events).set_index("claim_id").loc[
         "c45-microsoft-athena", "verdict"] == "supported"
     none = chips[chips["vendor"].ne("Microsoft")]
-    assert claim_rules.check_other_claims(claims, none, bench).set_index("claim_id").loc[
+    assert claim_rules.check_other_claims(claims, none, bench, events).set_index("claim_id").loc[
         "c45-microsoft-athena", "verdict"] == "unverifiable"
 
 

@@ -22,6 +22,9 @@ chip table (``verdicts.check_chip_claims``), the cost table and the funding tota
   chips of that developer on record, ``misleading`` when one had already launched before the year of
   the statement (the name or the news is out of date), ``supported`` when one launched only later,
   ``unverifiable`` when none is on record;
+* **a deployment** (``deployment``, the site or customer in ``qualifier``): ``supported`` when an event of
+  kind ``deployment`` of that company, dated by the end of the statement's year, names the site in its
+  title; else ``unverifiable``;
 * **no measurable outcome** (a statement with no quantity the book can observe and no forecast): it is
   ``unverifiable`` by construction, and the reason says so;
 * **no recorded evidence** (a quantity the book does not track, such as repository stars):
@@ -45,6 +48,7 @@ RULE_NO_EVIDENCE = "no recorded evidence"
 RULE_NATIVE = "chip's native number formats"
 RULE_ONE_CHIP = "model fits on one chip"
 RULE_IN_DEVELOPMENT = "a developer's chips on record"
+RULE_DEPLOYMENT = "a deployment on record"
 RULE_CHIP_TABLE = "chip table (chapter 2)"
 RULE_COST_TABLE = "cost table (chapter 4)"
 RULE_FUNDING = "funding total (chapter 3)"
@@ -92,6 +96,8 @@ def rule_of(claim: pd.Series, chip_columns: set[str]) -> str:
         return RULE_ONE_CHIP
     if metric == "chip_in_development":
         return RULE_IN_DEVELOPMENT
+    if metric == "deployment":
+        return RULE_DEPLOYMENT
     if metric == "precision":
         return RULE_PRECISION
     if metric in UNTESTABLE_METRICS:
@@ -161,6 +167,17 @@ def _in_development(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
     return vocabulary.supported(f"launched after {year}: {listed}")
 
 
+def _deployment(claim: pd.Series, events: pd.DataFrame) -> Judgement:
+    site = str(claim["qualifier"])
+    mine = events[events["kind"].eq("deployment") & events["company_slug"].eq(claim["subject"])
+                  & events["title"].str.contains(site, case=False, regex=False)]
+    mine = mine[pd.to_datetime(mine["date"]).dt.year <= int(claim["year"])].sort_values(["date", "event_id"])
+    if mine.empty:
+        return vocabulary.unverifiable(f"no deployment of {claim['subject']} naming {site} on record by {int(claim['year'])}")
+    first = mine.iloc[0]
+    return vocabulary.supported(f"on record: {first['title']} ({pd.Timestamp(first['date']):%B %Y})")
+
+
 def _article_bits(claims: pd.DataFrame, chips: pd.DataFrame, chip_slug: str) -> int | None:
     rows = claims[claims["chip_slug"].eq(chip_slug) & claims["metric"].eq("precision") & claims["model_slug"].notna()]
     if rows.empty:
@@ -172,7 +189,8 @@ def _spec_columns(chips: pd.DataFrame) -> set[str]:
     return set(chips.columns) - {"slug", "name", "vendor", "source_ids", "note"}
 
 
-def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFrame:
+def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd.DataFrame,
+                       events: pd.DataFrame) -> pd.DataFrame:
     """Verdict, rule and reason for every claim that the chip, cost, funding and forecast rules leave."""
     columns = _spec_columns(chips)
     rows = []
@@ -186,6 +204,8 @@ def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd
             result = _native(claim, chips)
         elif rule == RULE_IN_DEVELOPMENT:
             result = _in_development(claim, chips)
+        elif rule == RULE_DEPLOYMENT:
+            result = _deployment(claim, events)
         elif rule == RULE_ONE_CHIP:
             result = _one_chip(claim, chips, _article_bits(claims, chips, claim["chip_slug"]))
         elif rule == RULE_UNTESTABLE:
