@@ -375,11 +375,12 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
     import numpy as np
 
     from analysis.models import costs
+    from analysis.models.cost_sensitivity import cost_sweep
     from analysis.models.roofline_grid import roofline_grid
     from analysis.models.roofline_point import roofline_point
 
     ranges = dict(OWNED_RANGES)
-    cost_s = _best(lambda: costs.cost_sweep(scenarios, rng=0, ranges=ranges, log_uniform=OWNED_LOG), SWEEP_REPEATS)
+    cost_s = _best(lambda: cost_sweep(scenarios, rng=0, ranges=ranges, log_uniform=OWNED_LOG), SWEEP_REPEATS)
     rng = np.random.default_rng(1)
     hourly = rng.uniform(1.0, 10.0, scenarios)
     throughput = 10.0 ** rng.uniform(2.0, 4.7, scenarios)
