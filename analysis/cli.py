@@ -190,12 +190,12 @@ def _iso_date(text: str) -> dt.date:
 
 
 def _roofline(args: argparse.Namespace, db: reader.StoreReader) -> object:
-    from analysis.models import roofline
+    from analysis.models.roofline_point import roofline_point
 
     chip = _row(db, "chips", args.chip)
     model = _row(db, "models", args.model)
-    return roofline.roofline_point(chip, model, bits=args.bits, batch=args.batch, context=args.context,
-                                   chips=args.chips)
+    return roofline_point(chip, model, bits=args.bits, batch=args.batch, context=args.context,
+                          chips=args.chips)
 
 
 def _cmd_roofline(args: argparse.Namespace) -> int:

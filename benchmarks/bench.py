@@ -374,10 +374,13 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
     """Scenarios per second of the vectorized cost and roofline sweeps against plain Python."""
     import numpy as np
 
-    from analysis.models import costs, roofline
+    from analysis.models import costs
+    from analysis.models.cost_sensitivity import cost_sweep
+    from analysis.models.roofline_grid import roofline_grid
+    from analysis.models.roofline_point import roofline_point
 
     ranges = dict(OWNED_RANGES)
-    cost_s = _best(lambda: costs.cost_sweep(scenarios, rng=0, ranges=ranges, log_uniform=OWNED_LOG), SWEEP_REPEATS)
+    cost_s = _best(lambda: cost_sweep(scenarios, rng=0, ranges=ranges, log_uniform=OWNED_LOG), SWEEP_REPEATS)
     rng = np.random.default_rng(1)
     hourly = rng.uniform(1.0, 10.0, scenarios)
     throughput = 10.0 ** rng.uniform(2.0, 4.7, scenarios)
@@ -390,8 +393,8 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
     chips, models = _load_chips_models()
     batches, contexts = _grid_axes(len(chips) * len(models) * len(ROOFLINE_BITS), scenarios)
     grid_rows = len(chips) * len(models) * len(ROOFLINE_BITS) * len(batches) * len(contexts)
-    grid_s = _best(lambda: roofline.roofline_grid(chips, models, bits=ROOFLINE_BITS, batches=batches,
-                                                  contexts=contexts), SWEEP_REPEATS)
+    grid_s = _best(lambda: roofline_grid(chips, models, bits=ROOFLINE_BITS, batches=batches,
+                                         contexts=contexts), SWEEP_REPEATS)
     chip_rows = chips.to_dict("records")
     model_rows = models.to_dict("records")
     picks = rng.integers(0, [len(chip_rows), len(model_rows), len(ROOFLINE_BITS), len(batches), len(contexts)],
@@ -402,7 +405,7 @@ def measure_sweep(scenarios: int = SWEEP_SCENARIOS, sample: int = SWEEP_SAMPLE) 
         failed = 0
         for chip, model, bits, batch, context in cases:
             try:
-                roofline.roofline_point(chip, model, bits=bits, batch=batch, context=context)
+                roofline_point(chip, model, bits=bits, batch=batch, context=context)
             except ValueError:
                 failed += 1
         return failed

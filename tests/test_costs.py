@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.models import costs
+from analysis.models.cost_sensitivity import TORNADO_COLUMNS, cost_sweep, tornado
 
 OWNED = {
     "capex_usd": 30_000.0,
@@ -137,7 +138,7 @@ RANGES = {
 
 
 def test_cost_sweep_owned_shape_and_values() -> None:
-    frame = costs.cost_sweep(1_000_000, rng=np.random.default_rng(0), ranges=RANGES)
+    frame = cost_sweep(1_000_000, rng=np.random.default_rng(0), ranges=RANGES)
     assert frame.shape == (1_000_000, len(costs.OWNED_INPUTS) + 2)
     assert list(frame.columns) == [*costs.OWNED_INPUTS, "hourly_usd", "usd_per_million_tokens"]
     for name, (low, high) in RANGES.items():
@@ -156,8 +157,8 @@ def test_cost_sweep_is_reproducible_and_supports_fixed_and_log_ranges() -> None:
         "fixed": {"utilization": 0.5},
         "log_uniform": ["tokens_per_s"],
     }
-    first = costs.cost_sweep(20_000, rng=7, **kwargs)
-    second = costs.cost_sweep(20_000, rng=7, **kwargs)
+    first = cost_sweep(20_000, rng=7, **kwargs)
+    second = cost_sweep(20_000, rng=7, **kwargs)
     pd.testing.assert_frame_equal(first, second)
     assert list(first.columns) == [*costs.RENTAL_INPUTS, "usd_per_million_tokens"]
     assert (first["utilization"] == 0.5).all()
@@ -172,18 +173,18 @@ def test_cost_sweep_is_reproducible_and_supports_fixed_and_log_ranges() -> None:
 def test_cost_sweep_rejects_incomplete_or_mixed_inputs() -> None:
     partial = {k: v for k, v in RANGES.items() if k != "pue"}
     with pytest.raises(ValueError, match="needs inputs: pue"):
-        costs.cost_sweep(10, rng=0, ranges=partial)
+        cost_sweep(10, rng=0, ranges=partial)
     with pytest.raises(ValueError, match="unknown inputs: capex_usd"):
-        costs.cost_sweep(
+        cost_sweep(
             10,
             rng=0,
             ranges={"hourly_usd": (1, 2), "capex_usd": (1, 2)},
             fixed={"tokens_per_s": 100, "utilization": 1},
         )
     with pytest.raises(ValueError, match="low <= high"):
-        costs.cost_sweep(10, rng=0, ranges={**RANGES, "pue": (1.5, 1.1)})
+        cost_sweep(10, rng=0, ranges={**RANGES, "pue": (1.5, 1.1)})
     with pytest.raises(ValueError, match="^n must be"):
-        costs.cost_sweep(0, rng=0, ranges=RANGES)
+        cost_sweep(0, rng=0, ranges=RANGES)
 
 
 BASE = {
@@ -204,8 +205,8 @@ def test_tornado_puts_the_dominant_input_first() -> None:
         "tokens_per_s": (100.0, 10_000.0),
         "electricity_usd_per_kwh": (0.07, 0.09),
     }
-    frame = costs.tornado(BASE, spans)
-    assert list(frame.columns) == list(costs.TORNADO_COLUMNS)
+    frame = tornado(BASE, spans)
+    assert list(frame.columns) == list(TORNADO_COLUMNS)
     assert list(frame["input"]) == ["tokens_per_s", "electricity_usd_per_kwh", "pue"]
     assert frame["swing"].is_monotonic_decreasing
     top = frame.iloc[0]
@@ -217,7 +218,7 @@ def test_tornado_puts_the_dominant_input_first() -> None:
 
 
 def test_tornado_holds_other_inputs_at_base() -> None:
-    frame = costs.tornado(BASE, {"pue": (1.0, 2.0), "capex_usd": (30_000.0, 30_000.0)})
+    frame = tornado(BASE, {"pue": (1.0, 2.0), "capex_usd": (30_000.0, 30_000.0)})
     pue_row = frame.set_index("input").loc["pue"]
     assert pue_row["output_low"] == pytest.approx(
         costs.owned_usd_per_million_tokens(30_000, 5, 700, 1.0, 0.08, 1000, 0.5)
@@ -228,7 +229,7 @@ def test_tornado_holds_other_inputs_at_base() -> None:
 
 
 def test_tornado_with_a_custom_function() -> None:
-    frame = costs.tornado(
+    frame = tornado(
         {"a": 1.0, "b": 1.0}, {"a": (0.0, 2.0), "b": (0.0, 2.0)}, fn=lambda d: d["a"] + 10 * d["b"]
     )
     assert list(frame["input"]) == ["b", "a"]
@@ -237,11 +238,11 @@ def test_tornado_with_a_custom_function() -> None:
 
 def test_tornado_rejects_bad_spans() -> None:
     with pytest.raises(ValueError, match="missing from base: gpu_count"):
-        costs.tornado(BASE, {"gpu_count": (1, 8)})
+        tornado(BASE, {"gpu_count": (1, 8)})
     with pytest.raises(ValueError, match="at least one"):
-        costs.tornado(BASE, {})
+        tornado(BASE, {})
     with pytest.raises(ValueError, match=r"^utilization must be in \(0, 1\]"):
-        costs.tornado(BASE, {"utilization": (0.5, 1.5)})
+        tornado(BASE, {"utilization": (0.5, 1.5)})
 
 
 def test_kwh_per_million_tokens_by_hand() -> None:

@@ -28,6 +28,7 @@ from analysis.book import explorers, figures
 from analysis.build import bookstore, offline
 from analysis.data import reader
 from analysis.models import costs, roofline
+from analysis.models.roofline_point import roofline_point
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.build
@@ -156,8 +157,8 @@ def roofline_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapp
         for row in rows:
             where = f"{row['chip']} {case}"
             try:
-                want = roofline.roofline_point(chips[row["chip"]], models[case["model"]], bits=case["bits"],
-                                               batch=case["batch"], context=case["context"])
+                want = roofline_point(chips[row["chip"]], models[case["model"]], bits=case["bits"],
+                                      batch=case["batch"], context=case["context"])
             except ValueError as err:
                 if row["status"] == explorers.STATUS_OK:
                     problems.append(f"{where}: Python refuses ({err}) but the explorer draws it")
@@ -238,8 +239,8 @@ def cost_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapping[
         row, chip = rows[0], chips[case["chip"]]
         owning = case["ownership"] == explorers.OWN
         try:
-            point = roofline.roofline_point(chip, models[case["model"]], bits=case["bits"], batch="max",
-                                            context=case["context"])
+            point = roofline_point(chip, models[case["model"]], bits=case["bits"], batch="max",
+                                   context=case["context"])
             if owning and not (pd.notna(chip["tdp_w"]) and chip["tdp_w"] >= 0):
                 raise ValueError("no power figure")
         except ValueError as err:
@@ -357,7 +358,7 @@ def test_moving_roofline_controls_redraws_the_numbers(browser: Any, site: tuple[
 
     chips = _rows(tables["chips"])
     model = _rows(tables["models"])["llama-3.1-405b"]
-    want = roofline.roofline_point(chips["h100-sxm"], model, bits=16, batch=256, context=8192)
+    want = roofline_point(chips["h100-sxm"], model, bits=16, batch=256, context=8192)
     assert f"{want.chips:,d}" in after_context
     page.context.close()
     assert problems == {"offsite": [], "console": [], "pageerror": []}
@@ -384,7 +385,7 @@ def test_moving_cost_controls_redraws_the_cost(browser: Any, site: tuple[Path, s
 
     chip = _rows(tables["chips"])["mi300x"]
     model = _rows(tables["models"])["llama-3.3-70b"]
-    point = roofline.roofline_point(chip, model, bits=8, batch="max", context=2048)
+    point = roofline_point(chip, model, bits=8, batch="max", context=2048)
     want = costs.cost_point(
         tokens_per_s=point.tokens_per_s_per_chip, utilization=0.25, capex_usd=COST_DEFAULTS["capex_usd"],
         amortization_years=COST_DEFAULTS["amortization_years"], power_w=float(chip["tdp_w"]),
@@ -427,7 +428,7 @@ def test_static_export_draws_the_default_state(tables: dict[str, pd.DataFrame], 
     assert "NaN" not in svg and "undefined" not in svg
     if which == "roofline":
         chip, model = _rows(tables["chips"])["h100-sxm"], _rows(tables["models"])["llama-2-70b"]
-        want = roofline.roofline_point(chip, model, bits=8, batch=16, context=2048)
+        want = roofline_point(chip, model, bits=8, batch=16, context=2048)
         assert ">h100-sxm<" in svg and f">{want.per_user_tokens_per_s:.3g}<" in svg
     else:
         assert "per 1M output tokens</text>" in svg and "roofline floor $" in svg

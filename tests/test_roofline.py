@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis.models import roofline as rl
+from analysis.models.roofline_bounds import critical_batch, decode_bound, prefill_bound
+from analysis.models.roofline_grid import roofline_grid
+from analysis.models.roofline_point import roofline_point
 
 H100: dict[str, Any] = {
     "slug": "h100-sxm",
@@ -127,7 +130,7 @@ def test_kv_and_weight_bytes_by_hand() -> None:
 
 
 def test_batch_one_decode_of_70b_at_8_bits_is_bandwidth_over_weights() -> None:
-    result = rl.roofline_point(H100, LLAMA70, bits=8, batch=1, context=128)
+    result = roofline_point(H100, LLAMA70, bits=8, batch=1, context=128)
     hand = 3.35e12 / 70e9
     # 128 cached tokens add 128 x 327,680 B = 0.06% to the 70 GB read, so 1% is ample.
     assert result.per_user_tokens_per_s == pytest.approx(hand, rel=0.01)
@@ -140,7 +143,7 @@ def test_batch_one_decode_of_70b_at_8_bits_is_bandwidth_over_weights() -> None:
 
 def test_critical_batch_matches_arithmetic_intensity_by_hand() -> None:
     args = _decode_args(H100, LLAMA70, 16)
-    short = float(rl.critical_batch(context=1, **args))
+    short = float(critical_batch(context=1, **args))
     assert short == pytest.approx(989e12 / 3.35e12, rel=0.01)
 
     context = 1024
@@ -148,13 +151,13 @@ def test_critical_batch_matches_arithmetic_intensity_by_hand() -> None:
     kv_time = context * LLAMA70_KV_BYTES / 3.35e12
     compute_time = (2 * 70e9 + 2 * 2 * 80 * context * 64 * 128) / 989e12
     hand = weights_time / (compute_time - kv_time)
-    assert float(rl.critical_batch(context=context, **args)) == pytest.approx(hand, rel=1e-9)
+    assert float(critical_batch(context=context, **args)) == pytest.approx(hand, rel=1e-9)
 
-    eight = float(rl.critical_batch(context=1, **_decode_args(H100, LLAMA70, 8)))
+    eight = float(critical_batch(context=1, **_decode_args(H100, LLAMA70, 8)))
     assert eight == pytest.approx(1979e12 / 3.35e12 / 2, rel=0.01)
 
-    below = rl.decode_bound(batch=math.floor(hand), context=context, **args)
-    above = rl.decode_bound(batch=math.ceil(hand), context=context, **args)
+    below = decode_bound(batch=math.floor(hand), context=context, **args)
+    above = decode_bound(batch=math.ceil(hand), context=context, **args)
     assert str(below.bound) == "memory"
     assert str(above.bound) == "compute"
 
@@ -162,16 +165,16 @@ def test_critical_batch_matches_arithmetic_intensity_by_hand() -> None:
 def test_critical_batch_is_infinite_when_kv_reads_outweigh_flops() -> None:
     mha = dict(LLAMA70, kv_heads=64)
     args = _decode_args(H100, mha, 16)
-    assert math.isinf(float(rl.critical_batch(context=100_000, **args)))
-    huge = rl.decode_bound(batch=10_000, context=100_000, **args)
+    assert math.isinf(float(critical_batch(context=100_000, **args)))
+    huge = decode_bound(batch=10_000, context=100_000, **args)
     assert str(huge.bound) == "memory"
-    result = rl.roofline_point(dict(H100, memory_gb=1e6), dict(mha, slug="mha"), bits=16, batch=1, context=100_000)
+    result = roofline_point(dict(H100, memory_gb=1e6), dict(mha, slug="mha"), bits=16, batch=1, context=100_000)
     assert math.isinf(result.critical_batch)
     assert result.to_dict()["critical_batch"] is None
 
 
 def test_missing_head_dim_is_d_model_over_heads() -> None:
-    result = rl.roofline_point(H100, SHORT_WINDOW, bits=16, batch=4, context=1000)
+    result = roofline_point(H100, SHORT_WINDOW, bits=16, batch=4, context=1000)
     kv = 2 * 32 * 8 * (4096 / 32) * 2
     assert result.bytes_per_step == pytest.approx(16e9 + 4 * 1000 * kv, rel=1e-12)
 
@@ -180,35 +183,35 @@ def test_chips_needed_for_70b_at_16_bits_on_sram_chips() -> None:
     assert float(rl.chips_needed(rl.weight_bytes(70, 16), 0.23)) == 609
     assert float(rl.chips_needed(160e9, 80)) == 2
     assert float(rl.chips_needed(160e9 + 1, 80)) == 3
-    result = rl.roofline_point(SRAM_CHIP, LLAMA70, bits=16, batch=1, context=2048)
+    result = roofline_point(SRAM_CHIP, LLAMA70, bits=16, batch=1, context=2048)
     assert result.chips == math.ceil((140e9 + 2048 * LLAMA70_KV_BYTES) / 0.23e9)
 
 
 def test_moe_uses_active_parameters_for_flops_and_total_for_memory() -> None:
     args = _decode_args(H100, MOE, 8)
-    bound = rl.decode_bound(batch=1, context=1, **args)
+    bound = decode_bound(batch=1, context=1, **args)
     attention = 2 * 2 * 61 * 1 * 128 * 128
     assert float(bound.flops_per_step) == pytest.approx(2 * 37e9 + attention, rel=1e-12)
     assert float(bound.bytes_per_step) == pytest.approx(37e9 + 2 * 61 * 8 * 128 * 2, rel=1e-9)
-    big = rl.decode_bound(batch=100_000, context=1, **args)
+    big = decode_bound(batch=100_000, context=1, **args)
     assert float(big.bytes_per_step) - 100_000 * 2 * 61 * 8 * 128 * 2 == pytest.approx(671e9, rel=1e-6)
 
-    result = rl.roofline_point(H100, MOE, bits=8, batch=1, context=1024)
+    result = roofline_point(H100, MOE, bits=8, batch=1, context=1024)
     assert result.chips == math.ceil((671e9 + 1024 * 2 * 61 * 8 * 128 * 2) / 80e9)
-    dense_twin = rl.roofline_point(H100, dict(MOE, architecture="dense", active_params_b=671.0), bits=8, batch=1, context=1024)
+    dense_twin = roofline_point(H100, dict(MOE, architecture="dense", active_params_b=671.0), bits=8, batch=1, context=1024)
     assert dense_twin.chips == result.chips
     assert result.per_user_tokens_per_s > 10 * dense_twin.per_user_tokens_per_s
 
 
 def test_moe_critical_batch_equalizes_memory_and_compute_time() -> None:
     args = _decode_args(H100, MOE, 8)
-    critical = float(rl.critical_batch(context=256, **args))
+    critical = float(critical_batch(context=256, **args))
     assert 1 < critical < 1e6
-    at = rl.decode_bound(batch=critical, context=256, **args)
+    at = decode_bound(batch=critical, context=256, **args)
     assert float(at.time_memory_s) == pytest.approx(float(at.time_compute_s), rel=1e-6)
-    assert str(rl.decode_bound(batch=critical * 0.9, context=256, **args).bound) == "memory"
-    assert str(rl.decode_bound(batch=critical * 1.1, context=256, **args).bound) == "compute"
-    assert math.isinf(float(rl.critical_batch(context=2048, **args)))
+    assert str(decode_bound(batch=critical * 0.9, context=256, **args).bound) == "memory"
+    assert str(decode_bound(batch=critical * 1.1, context=256, **args).bound) == "compute"
+    assert math.isinf(float(critical_batch(context=2048, **args)))
 
 
 def test_supports_bits_rules() -> None:
@@ -257,20 +260,20 @@ def test_point_rejects_bad_input_with_one_line_messages() -> None:
     ]
     for chip, model, kwargs, fragment in cases:
         with pytest.raises(ValueError, match=fragment) as info:
-            rl.roofline_point(chip, model, **kwargs)
+            roofline_point(chip, model, **kwargs)
         assert "\n" not in str(info.value)
 
 
 def test_batch_max_fills_the_fewest_chips() -> None:
-    result = rl.roofline_point(H100, LLAMA70, bits=16, batch="max", context=4096)
+    result = roofline_point(H100, LLAMA70, bits=16, batch="max", context=4096)
     assert result.chips == 2
     free = 2 * 80e9 - 140e9
     assert result.batch == math.floor(free / (4096 * LLAMA70_KV_BYTES))
     assert result.max_batch == result.batch
-    rl.roofline_point(H100, LLAMA70, bits=16, batch=result.batch, context=4096, chips=2)
+    roofline_point(H100, LLAMA70, bits=16, batch=result.batch, context=4096, chips=2)
     with pytest.raises(ValueError):
-        rl.roofline_point(H100, LLAMA70, bits=16, batch=result.batch + 1, context=4096, chips=2)
-    wider = rl.roofline_point(H100, LLAMA70, bits=16, batch="max", context=4096, chips=4)
+        roofline_point(H100, LLAMA70, bits=16, batch=result.batch + 1, context=4096, chips=2)
+    wider = roofline_point(H100, LLAMA70, bits=16, batch="max", context=4096, chips=4)
     assert wider.batch > result.batch
 
 
@@ -320,11 +323,11 @@ def test_more_bandwidth_or_compute_never_slows_a_user() -> None:
     for _ in range(500):
         case = _random_case(rng)
         batch = int(rng.integers(1, 4096))
-        base = float(rl.decode_bound(batch=batch, **case).per_user_tokens_per_s)
+        base = float(decode_bound(batch=batch, **case).per_user_tokens_per_s)
         faster_memory = dict(case, memory_bw_tbps=case["memory_bw_tbps"] * rng.uniform(1, 10))
         faster_compute = dict(case, peak_flops=case["peak_flops"] * rng.uniform(1, 10))
-        assert float(rl.decode_bound(batch=batch, **faster_memory).per_user_tokens_per_s) >= base
-        assert float(rl.decode_bound(batch=batch, **faster_compute).per_user_tokens_per_s) >= base
+        assert float(decode_bound(batch=batch, **faster_memory).per_user_tokens_per_s) >= base
+        assert float(decode_bound(batch=batch, **faster_compute).per_user_tokens_per_s) >= base
 
 
 def test_larger_batch_raises_system_throughput_and_never_per_user_speed() -> None:
@@ -332,7 +335,7 @@ def test_larger_batch_raises_system_throughput_and_never_per_user_speed() -> Non
     for _ in range(300):
         case = _random_case(rng)
         batches = np.sort(rng.integers(1, 100_000, size=20))
-        bound = rl.decode_bound(batch=batches, **case)
+        bound = decode_bound(batch=batches, **case)
         system = np.asarray(bound.system_tokens_per_s)
         per_user = np.asarray(bound.per_user_tokens_per_s)
         assert np.all(np.diff(system) >= -1e-9 * system[1:])
@@ -345,11 +348,11 @@ def test_point_with_more_bandwidth_or_compute_is_never_slower() -> None:
         chip = dict(H100, memory_bw_tbps=float(rng.uniform(0.5, 10)), peak_fp8_tflops=float(rng.uniform(100, 5000)))
         batch = int(rng.integers(1, 64))
         context = int(rng.integers(1, 8192))
-        base = rl.roofline_point(chip, LLAMA70, bits=8, batch=batch, context=context, chips=8)
-        more_bw = rl.roofline_point(
+        base = roofline_point(chip, LLAMA70, bits=8, batch=batch, context=context, chips=8)
+        more_bw = roofline_point(
             dict(chip, memory_bw_tbps=chip["memory_bw_tbps"] * 2), LLAMA70, bits=8, batch=batch, context=context, chips=8
         )
-        more_flops = rl.roofline_point(
+        more_flops = roofline_point(
             dict(chip, peak_fp8_tflops=chip["peak_fp8_tflops"] * 2), LLAMA70, bits=8, batch=batch, context=context, chips=8
         )
         assert more_bw.per_user_tokens_per_s >= base.per_user_tokens_per_s
@@ -360,7 +363,7 @@ def test_point_with_more_bandwidth_or_compute_is_never_slower() -> None:
 def test_prefill_by_hand_and_against_decode() -> None:
     args = _decode_args(H100, LLAMA70, 16)
     prompt = 2048
-    pre = rl.prefill_bound(batch=1, prompt_tokens=prompt, **args)
+    pre = prefill_bound(batch=1, prompt_tokens=prompt, **args)
     flops = prompt * (2 * 70e9 + 2 * 2 * 80 * 64 * 128 * (prompt + 1) / 2)
     moved = 140e9 + prompt * LLAMA70_KV_BYTES
     expected = max(flops / 989e12, moved / 3.35e12)
@@ -368,8 +371,8 @@ def test_prefill_by_hand_and_against_decode() -> None:
     assert str(pre.bound) == "compute"
     assert float(pre.tokens_per_s) == pytest.approx(prompt / expected, rel=1e-12)
 
-    one = rl.prefill_bound(batch=4, prompt_tokens=1, **args)
-    step = rl.decode_bound(batch=4, context=1, **args)
+    one = prefill_bound(batch=4, prompt_tokens=1, **args)
+    step = decode_bound(batch=4, context=1, **args)
     assert float(one.time_s) == pytest.approx(float(step.step_time_s), rel=1e-12)
 
 
@@ -381,7 +384,7 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_grid_agrees_with_point() -> None:
     chips, models = _tables()
-    grid = rl.roofline_grid(chips, models, bits=[4, 8, 16], batches=[1, 7, 64], contexts=[128, 4096, 16_384])
+    grid = roofline_grid(chips, models, bits=[4, 8, 16], batches=[1, 7, 64], contexts=[128, 4096, 16_384])
     assert len(grid) == 4 * 3 * 3 * 3 * 3
     assert list(grid.columns) == [
         "chip_slug", "model_slug", "bits", "batch", "context", "chips", "fits",
@@ -397,11 +400,11 @@ def test_grid_agrees_with_point() -> None:
         kwargs = {"bits": int(row.bits), "batch": int(row.batch), "context": int(row.context)}
         if not row.fits:
             with pytest.raises(ValueError):
-                rl.roofline_point(chip, model, **kwargs)
+                roofline_point(chip, model, **kwargs)
             assert math.isnan(row.per_user_tokens_per_s)
             continue
         fitting += 1
-        point = rl.roofline_point(chip, model, **kwargs)
+        point = roofline_point(chip, model, **kwargs)
         assert row.chips == point.chips
         assert row.bound == point.bound
         assert row.per_user_tokens_per_s == pytest.approx(point.per_user_tokens_per_s, rel=1e-12)
@@ -413,7 +416,7 @@ def test_grid_agrees_with_point() -> None:
 
 def test_grid_marks_what_does_not_fit() -> None:
     chips, models = _tables()
-    grid = rl.roofline_grid(chips, models, bits=[8, 16], batches=[1], contexts=[16_384], max_chips=8)
+    grid = roofline_grid(chips, models, bits=[8, 16], batches=[1], contexts=[16_384], max_chips=8)
     by_key = grid.set_index(["chip_slug", "model_slug", "bits"])
     assert not by_key.loc[("old-tpu", "llama-70b", 8), "fits"]
     assert by_key.loc[("old-tpu", "llama-70b", 16), "fits"]
@@ -423,9 +426,9 @@ def test_grid_marks_what_does_not_fit() -> None:
     assert by_key.loc[("sram-lpu", "llama-70b", 16), "chips"] > 8
     assert by_key.loc[("h100-sxm", "big-moe", 8), "chips"] == 9
     with pytest.raises(ValueError):
-        rl.roofline_grid(chips, models, bits=[12], batches=[1], contexts=[1])
+        roofline_grid(chips, models, bits=[12], batches=[1], contexts=[1])
     with pytest.raises(ValueError):
-        rl.roofline_grid(chips, models, bits=[8], batches=[0], contexts=[1])
+        roofline_grid(chips, models, bits=[8], batches=[0], contexts=[1])
 
 
 def test_grid_of_a_million_rows_is_vectorized() -> None:
@@ -439,6 +442,6 @@ def test_grid_of_a_million_rows_is_vectorized() -> None:
     )
     batches = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
     contexts = list(range(512, 512 * 68, 512))[:67]
-    grid = rl.roofline_grid(chips, models, bits=[4, 8, 16], batches=batches, contexts=contexts)
+    grid = roofline_grid(chips, models, bits=[4, 8, 16], batches=batches, contexts=contexts)
     assert len(grid) == n_chips * n_models * 3 * len(batches) * len(contexts) > 1_000_000
     assert grid["fits"].all()  # its speed is measured by `make bench` (the sweep benchmark), not here

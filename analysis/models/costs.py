@@ -39,20 +39,19 @@ Assumptions, all deliberate simplifications:
 Units: US dollars, watts, kilowatt-hours, hours, seconds; ``utilization`` is a fraction in
 (0, 1]. The array functions broadcast their inputs with numpy's rules and return float arrays
 (numpy scalars for scalar inputs); every input is checked and a ValueError names the first one out
-of range. ``cost_point`` is the scalar entry point, ``cost_sweep`` draws many random scenarios at
-once and ``tornado`` varies one input at a time around a base case.
+of range. ``cost_point`` is the scalar entry point. ``analysis.models.cost_sensitivity`` evaluates
+these costs over many scenarios at once: ``cost_sweep`` draws random scenarios and ``tornado``
+varies one input at a time around a base case.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -79,34 +78,31 @@ RENTAL_INPUTS = ("hourly_usd", "tokens_per_s", "utilization")
 OPTIONAL_OWNED_INPUTS = {"hosting_usd_per_hour": 0.0, "cost_of_capital": 0.0}
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12
 
-TORNADO_COLUMNS = ("input", "low_value", "high_value", "output_low", "output_high", "swing")
-
-CostFn = Callable[[Mapping[str, Any]], Any]
-
 __all__ = [
     "HOURS_PER_YEAR",
+    "OPTIONAL_OWNED_INPUTS",
     "OWNED_INPUTS",
     "RENTAL_INPUTS",
     "SECONDS_PER_HOUR",
     "TOKENS_PER_MILLION",
-    "TORNADO_COLUMNS",
     "WATTS_PER_KILOWATT",
     "CostResult",
     "capital_recovery_factor",
+    "check_names",
+    "checked_floats",
     "cost_point",
-    "cost_sweep",
     "hosting_per_hour",
     "hourly_cost_owned",
     "kwh_per_million_tokens",
     "owned_cost_fn",
     "owned_usd_per_million_tokens",
     "rental_cost_fn",
-    "tornado",
     "usd_per_million_tokens",
 ]
 
 
-def _floats(value: Any, name: str) -> FloatArray:
+def checked_floats(value: Any, name: str) -> FloatArray:
+    """``value`` as a float64 array; ValueError naming ``name`` when it is not numbers."""
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -124,25 +120,25 @@ def _require(values: FloatArray, ok: BoolArray, name: str, rule: str) -> None:
 
 
 def _non_negative(value: Any, name: str) -> FloatArray:
-    values = _floats(value, name)
+    values = checked_floats(value, name)
     _require(values, np.isfinite(values) & (values >= 0), name, "a finite number >= 0")
     return values
 
 
 def _positive(value: Any, name: str) -> FloatArray:
-    values = _floats(value, name)
+    values = checked_floats(value, name)
     _require(values, np.isfinite(values) & (values > 0), name, "a finite number > 0")
     return values
 
 
 def _pue(value: Any) -> FloatArray:
-    values = _floats(value, "pue")
+    values = checked_floats(value, "pue")
     _require(values, np.isfinite(values) & (values >= MIN_PUE), "pue", "a finite number >= 1")
     return values
 
 
 def _utilization(value: Any) -> FloatArray:
-    values = _floats(value, "utilization")
+    values = checked_floats(value, "utilization")
     _require(values, (values > 0) & (values <= 1), "utilization", "in (0, 1]")
     return values
 
@@ -241,9 +237,10 @@ def owned_usd_per_million_tokens(
     return usd_per_million_tokens(hourly, tokens_per_s, utilization)
 
 
-def _check_names(
+def check_names(
     inputs: Mapping[str, Any], allowed: tuple[str, ...], optional: Collection[str], who: str
 ) -> None:
+    """ValueError from ``who`` when ``inputs`` names one not in ``allowed`` or lacks a required one."""
     unknown = [name for name in inputs if name not in allowed]
     if unknown:
         raise ValueError(f"{who} got unknown inputs: {', '.join(unknown)} (it takes {', '.join(allowed)})")
@@ -259,7 +256,7 @@ def owned_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
     ``electricity_usd_per_kwh``, ``tokens_per_s``, ``utilization`` and optionally
     ``hosting_usd_per_hour`` (default 0), as numbers or arrays that broadcast together.
     """
-    _check_names(inputs, OWNED_INPUTS, OPTIONAL_OWNED_INPUTS, "owned_cost_fn")
+    check_names(inputs, OWNED_INPUTS, OPTIONAL_OWNED_INPUTS, "owned_cost_fn")
     values = {**OPTIONAL_OWNED_INPUTS, **inputs}
     return owned_usd_per_million_tokens(
         values["capex_usd"],
@@ -277,7 +274,7 @@ def owned_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
 def rental_cost_fn(inputs: Mapping[str, Any]) -> FloatArray:
     """Dollars per million output tokens of rented hardware, from ``hourly_usd``,
     ``tokens_per_s`` and ``utilization`` given as numbers or arrays."""
-    _check_names(inputs, RENTAL_INPUTS, (), "rental_cost_fn")
+    check_names(inputs, RENTAL_INPUTS, (), "rental_cost_fn")
     return usd_per_million_tokens(inputs["hourly_usd"], inputs["tokens_per_s"], inputs["utilization"])
 
 
@@ -314,7 +311,7 @@ class CostResult:
 def _scalar(value: Any, name: str) -> float:
     if np.ndim(value) != 0:
         raise ValueError(f"{name} must be a single number; use usd_per_million_tokens for arrays")
-    return float(_floats(value, name))
+    return float(checked_floats(value, name))
 
 
 def cost_point(
@@ -364,138 +361,3 @@ def cost_point(
     price = float(usd_per_million_tokens(hourly, throughput, busy))
     return CostResult(price, hourly, throughput, busy, hosting_usd_per_hour=hosting, cost_of_capital=rate,
                       **numbers)
-
-
-def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def _draw(
-    generator: np.random.Generator, n: int, name: str, span: tuple[float, float], log: bool
-) -> FloatArray:
-    try:
-        low, high = (float(bound) for bound in span)
-    except (TypeError, ValueError):
-        raise ValueError(f"range of {name} must be a pair of numbers (low, high); got {span!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-        raise ValueError(f"range of {name} must be finite with low <= high; got ({low}, {high})")
-    if not log:
-        return generator.uniform(low, high, n)
-    if low <= 0:
-        raise ValueError(f"log-uniform range of {name} must be positive; got ({low}, {high})")
-    return 10.0 ** generator.uniform(math.log10(low), math.log10(high), n)
-
-
-def cost_sweep(
-    n: int,
-    *,
-    rng: np.random.Generator | int | None,
-    ranges: Mapping[str, tuple[float, float]],
-    fixed: Mapping[str, float] | None = None,
-    log_uniform: Collection[str] = (),
-) -> pd.DataFrame:
-    """Cost per million output tokens of ``n`` random scenarios, one row each.
-
-    Every input is drawn independently and uniformly from its ``(low, high)`` in ``ranges``
-    (log-uniformly for names in ``log_uniform``), or held at its value in ``fixed``. The scenarios
-    rent when ``hourly_usd`` is among the inputs (then the inputs are ``RENTAL_INPUTS``) and own
-    otherwise (``OWNED_INPUTS``; ``hosting_usd_per_hour`` defaults to 0). ``rng`` is a numpy
-    Generator or a seed. The frame has one column per input, then ``hourly_usd`` (when owning) and
-    ``usd_per_million_tokens``. Ranges must lie inside each input's valid domain.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive whole number; got {n!r}")
-    constants = dict(fixed or {})
-    both = sorted(set(ranges) & set(constants))
-    if both:
-        raise ValueError(f"inputs given both a range and a fixed value: {', '.join(both)}")
-    not_ranged = sorted(set(log_uniform) - set(ranges))
-    if not_ranged:
-        raise ValueError(f"log_uniform names inputs without a range: {', '.join(not_ranged)}")
-    names = {**ranges, **constants}
-    renting = "hourly_usd" in names
-    inputs = RENTAL_INPUTS if renting else OWNED_INPUTS
-    optional = () if renting else tuple(OPTIONAL_OWNED_INPUTS)
-    _check_names(names, inputs, optional, "cost_sweep (renting)" if renting else "cost_sweep (owning)")
-    if not renting:
-        constants = {**{k: v for k, v in OPTIONAL_OWNED_INPUTS.items() if k not in names}, **constants}
-    generator = _generator(rng)
-    columns: dict[str, FloatArray] = {}
-    for name in inputs:
-        if name in ranges:
-            columns[name] = _draw(generator, int(n), name, ranges[name], name in log_uniform)
-        else:
-            columns[name] = np.full(int(n), float(_floats(constants[name], name)))
-    if renting:
-        columns["usd_per_million_tokens"] = rental_cost_fn(columns)
-    else:
-        hourly = hourly_cost_owned(
-            columns["capex_usd"],
-            columns["amortization_years"],
-            columns["power_w"],
-            columns["pue"],
-            columns["electricity_usd_per_kwh"],
-            hosting_usd_per_hour=columns["hosting_usd_per_hour"],
-            cost_of_capital=columns["cost_of_capital"],
-        )
-        columns["hourly_usd"] = hourly
-        columns["usd_per_million_tokens"] = usd_per_million_tokens(
-            hourly, columns["tokens_per_s"], columns["utilization"]
-        )
-    return pd.DataFrame(columns, copy=False)
-
-
-def tornado(
-    base: Mapping[str, float],
-    spans: Mapping[str, tuple[float, float]],
-    *,
-    fn: CostFn = owned_cost_fn,
-) -> pd.DataFrame:
-    """One-at-a-time sensitivity of ``fn`` around ``base``, widest swing first.
-
-    For each input in ``spans``, ``fn`` is evaluated at the input's low and at its high value
-    with every other input at ``base``. ``fn`` maps a dict of named inputs to the output and must
-    broadcast: it is called once, with each varied input as an array of ``2 x len(spans)``
-    values. Columns: ``input``, ``low_value``, ``high_value``, ``output_low``, ``output_high``
-    and ``swing`` (``|output_high - output_low|``), sorted by swing descending (ties keep the
-    order of ``spans``). ``frame.attrs["base_output"]`` holds ``fn(base)``.
-    """
-    names = list(spans)
-    if not names:
-        raise ValueError("spans must name at least one input")
-    absent = [name for name in names if name not in base]
-    if absent:
-        raise ValueError(f"spans name inputs missing from base: {', '.join(absent)}")
-    lows = np.empty(len(names))
-    highs = np.empty(len(names))
-    for i, name in enumerate(names):
-        try:
-            lows[i], highs[i] = (float(bound) for bound in spans[name])
-        except (TypeError, ValueError):
-            span = spans[name]
-            raise ValueError(f"span of {name} must be a pair of numbers (low, high); got {span!r}") from None
-    if not (np.all(np.isfinite(lows)) and np.all(np.isfinite(highs))):
-        raise ValueError("spans must be finite numbers")
-    scenarios = 2 * len(names)
-    inputs: dict[str, Any] = dict(base)
-    for i, name in enumerate(names):
-        column = np.full(scenarios, float(_floats(base[name], name)))
-        column[2 * i] = lows[i]
-        column[2 * i + 1] = highs[i]
-        inputs[name] = column
-    outputs = np.broadcast_to(np.asarray(fn(inputs), dtype=np.float64), (scenarios,))
-    output_low = outputs[0::2]
-    output_high = outputs[1::2]
-    frame = pd.DataFrame(
-        {
-            "input": names,
-            "low_value": lows,
-            "high_value": highs,
-            "output_low": output_low,
-            "output_high": output_high,
-            "swing": np.abs(output_high - output_low),
-        }
-    )
-    frame = frame.sort_values("swing", ascending=False, kind="mergesort").reset_index(drop=True)
-    frame.attrs["base_output"] = float(np.asarray(fn(dict(base)), dtype=np.float64))
-    return frame
