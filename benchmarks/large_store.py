@@ -53,6 +53,7 @@ def write_price_table(data_dir: Path, rows: int, seed: int = 0) -> int:
         "model_slug": model,
         "model_name_as_listed": pd.Series(provider) + "/" + pd.Series(model),
         "date_observed": np.datetime_as_string(days, unit="D"),
+        "date_last_seen": "",
         "input_usd_per_mtok": np.round(rng.uniform(0.05, 15.0, n), 3).astype(str),
         "output_usd_per_mtok": np.round(rng.uniform(0.05, 60.0, n), 3).astype(str),
         "source_ids": np.where(both, pd.Series(first) + ";" + pd.Series(second), first),
