@@ -102,6 +102,15 @@ def owned_cost_sweep(scenarios: int) -> pd.DataFrame:
     return costs.cost_sweep(scenarios, rng=0, ranges=dict(OWNED_RANGES), log_uniform=OWNED_LOG)
 
 
+def price_inputs(scenarios: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs of ``costs.usd_per_million_tokens`` for ``scenarios`` scenarios, drawn from ``rng``:
+    USD per chip-hour (1 to 10), tokens/s (100 to 50,000, log-uniform) and utilization (0.1 to 1)."""
+    hourly = rng.uniform(1.0, 10.0, scenarios)
+    throughput = 10.0 ** rng.uniform(2.0, 4.7, scenarios)
+    busy = rng.uniform(0.1, 1.0, scenarios)
+    return hourly, throughput, busy
+
+
 def roofline_sweep(chips: pd.DataFrame, models: pd.DataFrame, batches: Sequence[int],
                    contexts: Sequence[int]) -> pd.DataFrame:
     """``roofline.roofline_grid`` of every chip and model at ``ROOFLINE_BITS``, ``batches``, ``contexts``."""
@@ -114,9 +123,7 @@ def _time_costs(
     """Best seconds of ``owned_cost_sweep`` and of ``usd_per_million_tokens`` on ``scenarios`` draws
     (from ``rng``), and plain-Python seconds per scenario of each, on ``sample`` scenarios."""
     cost_s = _best(lambda: owned_cost_sweep(scenarios), SWEEP_REPEATS)
-    hourly = rng.uniform(1.0, 10.0, scenarios)
-    throughput = 10.0 ** rng.uniform(2.0, 4.7, scenarios)
-    busy = rng.uniform(0.1, 1.0, scenarios)
+    hourly, throughput, busy = price_inputs(scenarios, rng)
     usd_s = _best(lambda: costs.usd_per_million_tokens(hourly, throughput, busy), SWEEP_REPEATS)
     plain_cost_s = _best(lambda: plain_owned_costs(sample, 0), SWEEP_REPEATS) / sample
     triples = list(zip(hourly[:sample].tolist(), throughput[:sample].tolist(), busy[:sample].tolist()))
