@@ -10,7 +10,7 @@ PARAMS ?=
 unexport PARAMS DATA
 DATA ?=
 
-.PHONY: book store test unit bench serve rerun pdf clean venv-check
+.PHONY: book store test unit bench micro serve rerun pdf clean venv-check
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ rerun: venv-check
 ## bench: the benchmark suite (not part of make test)
 bench: book
 	$(PY) -m benchmarks
+
+## micro: the micro-benchmarks of the sweeps and the store build (pytest-benchmark; no built book needed)
+micro: $(INSTALLED)
+	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,max,stddev,rounds
 
 ## serve: preview the built book on http://127.0.0.1:8000
 serve: book

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.book import explorers, figures
+from analysis.book import explorer_formulas, explorer_tables, explorers, figures
 from analysis.build import bookstore, offline
 from analysis.data import reader
 from analysis.models import costs, roofline
@@ -160,10 +160,10 @@ def roofline_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapp
                 want = roofline_point(chips[row["chip"]], models[case["model"]], bits=case["bits"],
                                       batch=case["batch"], context=case["context"])
             except ValueError as err:
-                if row["status"] == explorers.STATUS_OK:
+                if row["status"] == explorer_formulas.STATUS_OK:
                     problems.append(f"{where}: Python refuses ({err}) but the explorer draws it")
                 continue
-            if row["status"] != explorers.STATUS_OK:
+            if row["status"] != explorer_formulas.STATUS_OK:
                 problems.append(f"{where}: the explorer refuses ({row['status']}) but Python computes it")
                 continue
             for field, attribute in ROOFLINE_FIELDS.items():
@@ -190,7 +190,7 @@ def _cost_chart(tables: Mapping[str, pd.DataFrame]) -> alt.TopLevelMixin:
 
 def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
                                               tables: dict[str, pd.DataFrame]) -> None:
-    cases = _roofline_cases(explorers.with_shapes(tables["models"]))
+    cases = _roofline_cases(explorer_tables.with_shapes(tables["models"]))
     assert len(cases) >= 50
     page, problems = _open(browser, site, "roofline-agreement", _roofline_chart(tables).to_dict())
     drawn = _sweep(page, cases, "per_user_tokens_per_s")
@@ -198,8 +198,8 @@ def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, st
     assert problems == {"offsite": [], "console": [], "pageerror": []}
     assert roofline_mismatches(tables, cases, drawn) == []
     statuses = {row["status"] for rows in drawn for row in rows}
-    assert {explorers.STATUS_OK, explorers.STATUS_UNSUPPORTED, explorers.STATUS_NO_PEAK,
-            explorers.STATUS_WINDOW} <= statuses
+    assert {explorer_formulas.STATUS_OK, explorer_formulas.STATUS_UNSUPPORTED,
+            explorer_formulas.STATUS_NO_PEAK, explorer_formulas.STATUS_WINDOW} <= statuses
     bounds = {row["bound"] for rows in drawn for row in rows}
     assert {roofline.BOUND_MEMORY, roofline.BOUND_COMPUTE} <= bounds
 
@@ -207,7 +207,7 @@ def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, st
 def _cost_cases(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
     rng = np.random.default_rng(9)
     chips = tables["chips"]["slug"].tolist()
-    models = explorers.with_shapes(tables["models"])["slug"].tolist()
+    models = explorer_tables.with_shapes(tables["models"])["slug"].tolist()
     cases = []
     for i in range(N_COST_CASES):
         cases.append({
@@ -215,7 +215,7 @@ def _cost_cases(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
             "model": models[int(rng.integers(len(models)))],
             "bits": int(rng.choice(roofline.SUPPORTED_BITS)),
             "context": int(rng.choice([128, 1024, 2048, 8192, 32768])),
-            "ownership": explorers.OWN if i % 2 else explorers.RENT,
+            "ownership": explorer_formulas.OWN if i % 2 else explorer_formulas.RENT,
             "hourly_usd": round(float(rng.uniform(0.1, 15.0)), 2),
             "capex_usd": round(float(rng.uniform(500, 60000)), -2),
             "amortization_years": float(rng.choice([1.0, 3.0, 4.5, 6.0, 10.0])),
@@ -237,17 +237,17 @@ def cost_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapping[
             problems.append(f"{case}: {len(rows)} rows, expected 1")
             continue
         row, chip = rows[0], chips[case["chip"]]
-        owning = case["ownership"] == explorers.OWN
+        owning = case["ownership"] == explorer_formulas.OWN
         try:
             point = roofline_point(chip, models[case["model"]], bits=case["bits"], batch="max",
                                    context=case["context"])
             if owning and not (pd.notna(chip["tdp_w"]) and chip["tdp_w"] >= 0):
                 raise ValueError("no power figure")
         except ValueError as err:
-            if row["status"] == explorers.STATUS_OK:
+            if row["status"] == explorer_formulas.STATUS_OK:
                 problems.append(f"{case}: Python refuses ({err}) but the explorer draws it")
             continue
-        if row["status"] != explorers.STATUS_OK:
+        if row["status"] != explorer_formulas.STATUS_OK:
             problems.append(f"{case}: the explorer refuses ({row['status']}) but Python computes it")
             continue
         if owning:
@@ -279,10 +279,12 @@ def test_cost_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
     page.context.close()
     assert problems == {"offsite": [], "console": [], "pageerror": []}
     assert cost_mismatches(tables, cases, drawn) == []
-    ok = [case for case, rows in zip(cases, drawn) if rows and rows[0]["status"] == explorers.STATUS_OK]
+    ok = [case for case, rows in zip(cases, drawn)
+          if rows and rows[0]["status"] == explorer_formulas.STATUS_OK]
     assert len(ok) >= 50
-    assert {c["ownership"] for c in ok} == {explorers.RENT, explorers.OWN}
-    assert {row[0]["status"] for row in drawn} >= {explorers.STATUS_OK, explorers.STATUS_NO_POWER}
+    assert {c["ownership"] for c in ok} == {explorer_formulas.RENT, explorer_formulas.OWN}
+    assert {row[0]["status"] for row in drawn} >= {explorer_formulas.STATUS_OK,
+                                                   explorer_formulas.STATUS_NO_POWER}
 
 
 def _mutate(spec: dict[str, Any], field: str, old: str, new: str) -> dict[str, Any]:
@@ -302,7 +304,7 @@ def test_the_comparisons_catch_a_wrong_formula(browser: Any, site: tuple[Path, s
     kv = f"* {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}"
     wrong = _mutate(_roofline_chart(tables).to_dict(), "kv_bytes_per_token", kv,
                     f"* 8 / {roofline.BITS_PER_BYTE}")
-    cases = _roofline_cases(explorers.with_shapes(tables["models"]))[::9]
+    cases = _roofline_cases(explorer_tables.with_shapes(tables["models"]))[::9]
     page, _ = _open(browser, site, "roofline-wrong", wrong)
     drawn = _sweep(page, cases, "per_user_tokens_per_s")
     page.context.close()
@@ -310,7 +312,7 @@ def test_the_comparisons_catch_a_wrong_formula(browser: Any, site: tuple[Path, s
 
     year = f"* {costs.HOURS_PER_YEAR})"
     wrong_cost = _mutate(_cost_chart(tables).to_dict(), "hourly_usd_per_chip", year, "* 8000)")
-    cost_cases = [c for c in _cost_cases(tables) if c["ownership"] == explorers.OWN]
+    cost_cases = [c for c in _cost_cases(tables) if c["ownership"] == explorer_formulas.OWN]
     page, _ = _open(browser, site, "cost-wrong", wrong_cost)
     drawn = _sweep(page, cost_cases, "usd_per_million_tokens")
     page.context.close()
@@ -344,7 +346,7 @@ def test_moving_roofline_controls_redraws_the_numbers(browser: Any, site: tuple[
     for name in explorers.ROOFLINE_PARAMS:
         assert page.locator(f"#explorer [name='{name}']").count() >= 1, name
     start = _mark_texts(page)
-    assert "h100-sxm" not in start and explorers.STATUS_UNSUPPORTED in start
+    assert "h100-sxm" not in start and explorer_formulas.STATUS_UNSUPPORTED in start
 
     page.select_option("#explorer select[name='model']", "llama-3.1-405b")
     after_model = _wait_for_change(page, start)

@@ -153,6 +153,44 @@ def test_no_module_uses_another_modules_private_names() -> None:
     assert found == []
 
 
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+SIZED = (paths.PACKAGE, paths.ROOT / "benchmarks")
+
+
+def oversized(folders: tuple[Path, ...] = SIZED) -> list[str]:
+    """Modules over ``MAX_MODULE_LINES`` lines and functions (or methods) over ``MAX_FUNCTION_LINES``,
+    counted from ``def`` to the end of the body, docstring included."""
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            text = path.read_text()
+            lines = len(text.splitlines())
+            if lines > MAX_MODULE_LINES:
+                found.append(f"{path.relative_to(folder.parent)}: {lines} lines")
+            for node in ast.walk(ast.parse(text, str(path))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > MAX_FUNCTION_LINES:
+                        found.append(f"{path.relative_to(folder.parent)}:{node.lineno}: {node.name} has {length} lines")
+    return found
+
+
+def test_no_module_over_400_lines_and_no_function_over_60() -> None:
+    assert oversized() == []
+
+
+def test_the_size_check_finds_a_long_module_and_a_long_function(tmp_path: Path) -> None:
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    body = "".join(f"    y{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    (folder / "fn.py").write_text(f"def f():\n{body}")
+    (folder / "ok.py").write_text("def g():\n" + "    pass\n" * (MAX_FUNCTION_LINES - 1))
+    assert oversized((folder,)) == [f"pkg/fn.py:1: f has {MAX_FUNCTION_LINES + 1} lines",
+                                    f"pkg/long.py: {MAX_MODULE_LINES + 1} lines"]
+
+
 def test_every_module_is_in_a_layer() -> None:
     for path in sorted(paths.PACKAGE.rglob("*.py")):
         layer_of(module_name(path))

@@ -1,7 +1,8 @@
 """The data layer: contracts, validation, the store and its readers. Imports nothing above it.
 
 ``contracts`` reads a table's ``.meta.yml``; ``validation`` checks the CSV files against them and
-reports every problem; ``store`` builds the DuckDB file; ``reader`` opens it read-only for chapters;
-``folder`` says what a data folder may hold; ``safety`` checks names, patterns and YAML from data
-files; ``sandbox`` runs a forecast's rule on the store with no access to anything else.
+reports every problem, with ``cells`` checking each column's cells; ``store`` builds the DuckDB file;
+``reader`` opens it read-only for chapters; ``folder`` says what a data folder may hold; ``safety``
+checks names, patterns and YAML from data files; ``sandbox`` runs a forecast's rule on the store with
+no access to anything else.
 """

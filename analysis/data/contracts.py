@@ -230,6 +230,35 @@ def _column(raw: Any, where: str) -> Column:
 def load_schema(path: Path) -> TableSchema:
     """Read one sidecar; raise ``SchemaError`` naming the file and field when it is malformed."""
     where = str(path)
+    raw = _read_sidecar(path, where)
+    _check_against_contract_schema(raw, where)
+    name = raw.get("name")
+    expected = path.name[: -len(SIDECAR_SUFFIX)]
+    if name != expected:
+        raise SchemaError(f"{where}: name is {name!r} but the file says {expected!r}")
+    origin = _origin(raw.get("origin"), where)
+    columns = _columns(raw.get("columns"), where)
+    names = [c.name for c in columns]
+    key = _primary_key(raw.get("primary_key"), names, where)
+    if name != SOURCES_TABLE and SOURCE_COLUMN not in names:
+        raise SchemaError(f"{where}: every table needs a {SOURCE_COLUMN!r} column")
+    must_include = _must_include(raw.get("must_include") or {}, names, where)
+    return TableSchema(
+        name=name,
+        title=str(raw.get("title") or name),
+        description=str(raw.get("description") or "").strip(),
+        origin=origin,
+        primary_key=key,
+        columns=columns,
+        path=path,
+        max_rows=int(raw.get("max_rows") or MAX_ROWS),
+        must_include=must_include,
+    )
+
+
+def _read_sidecar(path: Path, where: str) -> dict[str, Any]:
+    """The sidecar's YAML as a mapping (dates as ISO strings): a regular file of at most
+    ``MAX_YAML_BYTES`` holding a mapping, or ``SchemaError``."""
     try:
         if path.is_symlink() or not path.is_file():
             raise ValueError("a contract must be a regular file")
@@ -240,28 +269,37 @@ def load_schema(path: Path) -> TableSchema:
         raise SchemaError(f"{where}: {exc}") from None
     if not isinstance(raw, dict):
         raise SchemaError(f"{where}: a sidecar must be a mapping")
+    return raw
+
+
+def _check_against_contract_schema(raw: dict[str, Any], where: str) -> None:
+    """``SchemaError`` naming the first field (in path order) that breaks ``CONTRACT_SCHEMA``, and how
+    many more problems there are."""
     errors = sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        first = errors[0]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path).lstrip(".")
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        if first.validator == "required":
-            missing = [f for f in first.validator_value if f not in first.instance]
-            raise SchemaError(f"{where}: {field or 'the contract'} lacks {', '.join(missing)}{more}")
-        message = first.message if len(first.message) <= 300 else first.message[:297] + "..."
-        raise SchemaError(f"{where}: field {field or '(top level)'}: {message}{more}")
-    name = raw.get("name")
-    expected = path.name[: -len(SIDECAR_SUFFIX)]
-    if name != expected:
-        raise SchemaError(f"{where}: name is {name!r} but the file says {expected!r}")
-    origin_raw = raw.get("origin")
+    if not errors:
+        return
+    first = errors[0]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path).lstrip(".")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if first.validator == "required":
+        missing = [f for f in first.validator_value if f not in first.instance]
+        raise SchemaError(f"{where}: {field or 'the contract'} lacks {', '.join(missing)}{more}")
+    message = first.message if len(first.message) <= 300 else first.message[:297] + "..."
+    raise SchemaError(f"{where}: field {field or '(top level)'}: {message}{more}")
+
+
+def _origin(origin_raw: Any, where: str) -> Origin:
+    """The table's origin: a mapping with every field of ``ORIGIN_FIELDS`` non-empty."""
     if not isinstance(origin_raw, dict):
         raise SchemaError(f"{where}: an origin mapping is required")
     missing = [f for f in ORIGIN_FIELDS if not str(origin_raw.get(f) or "").strip()]
     if missing:
         raise SchemaError(f"{where}: origin lacks {', '.join(missing)}")
-    origin = Origin(**{f: str(origin_raw[f]).strip() for f in ORIGIN_FIELDS})
-    columns_raw = raw.get("columns")
+    return Origin(**{f: str(origin_raw[f]).strip() for f in ORIGIN_FIELDS})
+
+
+def _columns(columns_raw: Any, where: str) -> tuple[Column, ...]:
+    """The declared columns: a non-empty list, each a valid column, no name twice."""
     if not isinstance(columns_raw, list) or not columns_raw:
         raise SchemaError(f"{where}: columns must be a non-empty list")
     columns = tuple(_column(c, where) for c in columns_raw)
@@ -269,30 +307,29 @@ def load_schema(path: Path) -> TableSchema:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SchemaError(f"{where}: column(s) declared twice: {', '.join(dupes)}")
-    key = raw.get("primary_key")
+    return columns
+
+
+def _primary_key(key: Any, names: list[str], where: str) -> tuple[str, ...]:
+    """The primary key: a non-empty list of declared columns."""
     if not isinstance(key, list) or not key:
         raise SchemaError(f"{where}: primary_key must be a non-empty list of columns")
     for k in key:
         if k not in names:
             raise SchemaError(f"{where}: primary_key column {k!r} is not declared")
-    if name != SOURCES_TABLE and SOURCE_COLUMN not in names:
-        raise SchemaError(f"{where}: every table needs a {SOURCE_COLUMN!r} column")
+    return tuple(key)
+
+
+def _must_include(
+    wanted: dict[str, Any], names: list[str], where: str
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``must_include`` as (declared column, values as text) pairs."""
     must_include = []
-    for column, values in (raw.get("must_include") or {}).items():
+    for column, values in wanted.items():
         if column not in names:
             raise SchemaError(f"{where}: must_include names the undeclared column {column!r}")
         must_include.append((column, tuple(str(v) for v in values)))
-    return TableSchema(
-        name=name,
-        title=str(raw.get("title") or name),
-        description=str(raw.get("description") or "").strip(),
-        origin=origin,
-        primary_key=tuple(key),
-        columns=columns,
-        path=path,
-        max_rows=int(raw.get("max_rows") or MAX_ROWS),
-        must_include=tuple(must_include),
-    )
+    return tuple(must_include)
 
 
 def _plain(value: Any) -> Any:

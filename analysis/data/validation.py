@@ -4,7 +4,9 @@ Validation reads every ``data/<table>.csv`` with its ``<table>.meta.yml``: undec
 empty file, missing or unexpected columns, ragged rows, values of the wrong type, empty required
 cells, values outside their range or allowed set, duplicate keys and references to rows that do not
 exist. Each ``Problem`` names the file, the line, the column and what was expected; ``check_files``
-refuses anything in a data folder that is not a regular, plainly named table file first.
+refuses anything in a data folder that is not a regular, plainly named table file first. This module
+reads the files and checks their structure, keys and references; ``analysis.data.cells`` checks the
+cells themselves (type, emptiness, length, pattern, allowed values, bounds).
 ``analysis.data.store`` builds the store from what ``validate`` returns.
 """
 
@@ -15,7 +17,7 @@ import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,21 +25,19 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
+from analysis.data.cells import MAX_REPORTS_PER_CHECK, Finding, check_column, findings
 from analysis.data.contracts import (
     LIST_SEPARATOR,
     MAX_ROWS,
     SIDECAR_SUFFIX,
     SOURCES_TABLE,
-    Column,
     SchemaError,
     TableSchema,
     load_schema,
 )
-from analysis.data.safety import compile_pattern, is_identifier
+from analysis.data.safety import is_identifier
 
 DEFAULT_DATA_DIR = paths.ROOT / paths.DATA
-MAX_REPORTS_PER_CHECK = 10
-DATE_RE = r"\d{4}-\d{2}-\d{2}"
 MAX_CSV_BYTES = 64 * 1024 * 1024
 MAX_SIDECAR_BYTES = 256 * 1024
 TABLE_SUFFIXES = (".csv", SIDECAR_SUFFIX)
@@ -161,131 +161,9 @@ def _structure(text: str, label: str, schema: TableSchema) -> tuple[list[str], n
     return header, np.asarray(starts, dtype=np.int64), problems
 
 
-def _report(
-    problems: list[Problem], label: str, lines: np.ndarray, mask: np.ndarray, column: str,
-    describe: Callable[[int], str],
-) -> None:
-    idx = np.flatnonzero(mask)
-    for i in idx[:MAX_REPORTS_PER_CHECK]:
-        problems.append(Problem(label, int(lines[i]), column, describe(int(i))))
-    if len(idx) > MAX_REPORTS_PER_CHECK:
-        problems.append(Problem(label, None, column, f"... and {len(idx) - MAX_REPORTS_PER_CHECK} more rows like these"))
-
-
-def _typed(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
-    """Values converted to the column's type (NaN/NaT where empty) and a mask of unparsable cells."""
-    present = (values != "").to_numpy()
-    if col.type in ("number", "integer"):
-        numbers = pd.to_numeric(values.where(values != ""), errors="coerce").astype("float64")
-        ok = np.isfinite(numbers.to_numpy())
-        if col.type == "integer":
-            ok &= np.equal(np.mod(np.nan_to_num(numbers.to_numpy()), 1), 0)
-        return numbers, present & ~ok
-    if col.type == "date":
-        shaped = values.str.fullmatch(DATE_RE).fillna(False).to_numpy(dtype=bool)
-        dates = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-        return dates, present & ~(shaped & dates.notna().to_numpy())
-    if col.type == "boolean":
-        ok = values.str.lower().isin(["true", "false"]).to_numpy()
-        return values.str.lower() == "true", present & ~ok
-    return values, np.zeros(len(values), dtype=bool)
-
-
-def _expected(col: Column) -> str:
-    return {
-        "number": "a number (plain decimal, no units or thousands separators)",
-        "integer": "a whole number",
-        "date": "a date as YYYY-MM-DD",
-        "boolean": "true or false",
-    }.get(col.type, col.type)
-
-
-def _check_column(
-    frame: pd.DataFrame, col: Column, label: str, lines: np.ndarray, problems: list[Problem]
-) -> None:
-    values = frame[col.name]
-    lengths = values.str.len().to_numpy()
-    too_long = lengths > col.max_length
-    if too_long.any():
-        _report(problems, label, lines, too_long, col.name,
-                lambda i: f"the value has {int(lengths[i])} characters; at most {col.max_length} are allowed")
-        return
-    present = (values != "").to_numpy()
-    if col.required:
-        _report(problems, label, lines, ~present, col.name, lambda i: "empty, but the column is required")
-    typed, bad = _typed(values, col)
-    _report(problems, label, lines, bad, col.name,
-            lambda i: f"expected {_expected(col)}, got {values.iat[i]!r}")
-    good = present & ~bad
-    if col.type == "list":
-        items = values[good].str.split(LIST_SEPARATOR).explode()
-        item_rows = items.index.to_numpy()
-        item_values = items.astype(str).str.strip()
-        empty_item = (item_values == "").to_numpy()
-        _report_items(problems, label, lines, frame.index, item_rows, empty_item, col.name,
-                      "an empty item in the list (stray ';')")
-        _string_checks(item_values, col, label, lines, frame.index, item_rows, problems)
-        return
-    if col.type == "string":
-        rows = frame.index.to_numpy()[good]
-        _string_checks(values[good], col, label, lines, frame.index, rows, problems)
-        return
-    if col.type in ("number", "integer", "date"):
-        arr = typed.to_numpy()
-        for bound, op, word in ((col.min, np.less, "at least"), (col.max, np.greater, "at most"),
-                                (col.exclusive_minimum, np.less_equal, "more than"),
-                                (col.exclusive_maximum, np.greater_equal, "less than")):
-            if bound is None:
-                continue
-            b = np.datetime64(bound) if col.type == "date" else bound
-            with np.errstate(invalid="ignore"):
-                out = good & op(arr, b)
-            _report(problems, label, lines, out, col.name,
-                    lambda i, b=bound, w=word: f"value {values.iat[i]!r} is out of range: expected {w} {b}")
-    if col.allowed is not None:
-        allowed = {str(a) for a in col.allowed}
-        out = good & ~values.isin(allowed).to_numpy()
-        _report(problems, label, lines, out, col.name,
-                lambda i: f"value {values.iat[i]!r} is not one of {', '.join(sorted(allowed))}")
-
-
-def _report_items(
-    problems: list[Problem], label: str, lines: np.ndarray, index: pd.Index, item_rows: np.ndarray,
-    bad: np.ndarray, column: str, message: str,
-) -> None:
-    rows = np.unique(item_rows[bad])
-    mask = np.zeros(len(index), dtype=bool)
-    mask[index.get_indexer(rows)] = True
-    _report(problems, label, lines, mask, column, lambda i: message)
-
-
-def _string_checks(
-    values: pd.Series, col: Column, label: str, lines: np.ndarray, index: pd.Index,
-    rows: np.ndarray, problems: list[Problem],
-) -> None:
-    if col.pattern is not None:
-        compiled = compile_pattern(col.pattern)
-        bad = ~np.fromiter((compiled.fullmatch(v) is not None for v in values.astype(str)),
-                           dtype=bool, count=len(values))
-        _report_bad_values(problems, label, lines, index, rows, values, bad, col.name,
-                           f"does not match the pattern {col.pattern}")
-    if col.allowed is not None:
-        allowed = {str(a) for a in col.allowed}
-        bad = ~values.isin(allowed).to_numpy()
-        _report_bad_values(problems, label, lines, index, rows, values, bad, col.name,
-                           f"is not one of {', '.join(sorted(allowed))}")
-
-
-def _report_bad_values(
-    problems: list[Problem], label: str, lines: np.ndarray, index: pd.Index, rows: np.ndarray,
-    values: pd.Series, bad: np.ndarray, column: str, message: str,
-) -> None:
-    positions = index.get_indexer(rows[bad])
-    shown = values.to_numpy()[bad]
-    for pos, val in list(zip(positions, shown))[:MAX_REPORTS_PER_CHECK]:
-        problems.append(Problem(label, int(lines[pos]), column, f"value {val!r} {message}"))
-    if len(positions) > MAX_REPORTS_PER_CHECK:
-        problems.append(Problem(label, None, column, f"... and {len(positions) - MAX_REPORTS_PER_CHECK} more values like these"))
+def _problems(label: str, found: Iterable[Finding]) -> list[Problem]:
+    """``analysis.data.cells`` findings as problems of the file ``label``."""
+    return [Problem(label, line, column, message) for line, column, message in found]
 
 
 def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True) -> tuple[LoadedTable | None, list[Problem]]:
@@ -310,11 +188,12 @@ def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True) -> tu
     frame = frame[list(schema.column_names)]
     for col in schema.columns:
         frame[col.name] = frame[col.name].str.strip()
-        _check_column(frame, col, label, lines, problems)
+        problems += _problems(label, check_column(frame, col, lines))
     key = list(schema.primary_key)
     dup = frame.duplicated(subset=key, keep="first").to_numpy()
-    _report(problems, label, lines, dup, ",".join(key),
-            lambda i: "duplicate key " + "/".join(repr(frame[k].iat[i]) for k in key))
+    duplicate = findings(lines, dup, ",".join(key),
+                         lambda i: "duplicate key " + "/".join(repr(frame[k].iat[i]) for k in key))
+    problems += _problems(label, duplicate)
     for column, wanted in schema.must_include if whole else ():
         present = set(frame[column])
         for value in wanted:
@@ -349,9 +228,10 @@ def _check_references(tables: dict[str, LoadedTable], problems: list[Problem]) -
                 shown = unknown.map(repr)
             mask = np.zeros(len(values), dtype=bool)
             mask[table.frame.index.get_indexer(shown.index)] = True
-            _report(problems, table.file_label, table.lines, mask, col.name,
-                    lambda i, s=shown, t=target_table, c=target_col:
-                    f"{s.loc[table.frame.index[i]]} not found in {t}.{c}")
+            problems += _problems(table.file_label, findings(
+                table.lines, mask, col.name,
+                lambda i, s=shown, t=target_table, c=target_col:
+                f"{s.loc[table.frame.index[i]]} not found in {t}.{c}"))
 
 
 def file_kind(mode: int) -> str | None:
@@ -390,54 +270,61 @@ def check_files(folder: Path, *, incoming: bool = False) -> list[Problem]:
     except OSError as exc:
         return [Problem(file_label(folder), None, None, f"cannot list the folder: {exc.strerror}")]
     for entry in entries:
-        name = entry.name
-        lower = name.lower()
-        looks_like_table = lower.endswith(TABLE_SUFFIXES)
-        if not looks_like_table and not incoming:
+        if not entry.name.lower().endswith(TABLE_SUFFIXES) and not incoming:
             continue
-        label = file_label(Path(folder) / name)
-        if name.startswith("."):
-            problems.append(Problem(label, None, None, "hidden file names are not allowed in a data folder"))
-            continue
-        try:
-            info = os.lstat(Path(folder) / name)
-        except OSError as exc:
-            problems.append(Problem(label, None, None, f"cannot read it: {exc.strerror}"))
-            continue
-        kind = file_kind(info.st_mode)
-        if kind is not None:
-            problems.append(Problem(label, None, None, f"is {kind}; a table file must be a regular file"))
-            continue
-        table = table_name_of(name)
-        if table is None:
-            what = "<table>.csv, <table>.replace.csv or <table>.meta.yml" if incoming else "<table>.csv or <table>.meta.yml"
-            shown = (f"the extension must be lower case ({lower!r})" if table_name_of(lower) is not None
-                     else f"only {what} may be here")
-            problems.append(Problem(label, None, None, f"not a table file name: {shown}"))
-            continue
-        if not incoming and name.endswith(REPLACE_SUFFIX) and not is_identifier(table):
-            table = name[: -len(".csv")]
-        if not is_identifier(table):
-            problems.append(Problem(label, None, None,
-                                    f"table name {table!r} is not allowed: use a lower-case letter, then "
-                                    "lower-case letters, digits or underscores (at most 63)"))
-            continue
-        limit = MAX_SIDECAR_BYTES if name.endswith(SIDECAR_SUFFIX) else MAX_CSV_BYTES
-        if info.st_size > limit:
-            problems.append(Problem(label, None, None,
-                                    f"the file has {info.st_size} bytes; at most {limit} are allowed"))
-            continue
-        try:
-            raw = (Path(folder) / name).read_bytes()
-        except OSError as exc:
-            problems.append(Problem(label, None, None, f"cannot read it: {exc.strerror}"))
-            continue
-        nul = raw.find(b"\x00")
-        if nul >= 0:
-            line = raw.count(b"\n", 0, nul) + 1
-            column = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
-            problems.append(Problem(label, line, None, f"a NUL byte at character {column}; text files only"))
+        problem = _file_problem(Path(folder) / entry.name, incoming=incoming)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def _file_problem(path: Path, *, incoming: bool) -> Problem | None:
+    """The first thing wrong with one entry of a data folder (``check_files``), or None."""
+    name = path.name
+    label = file_label(path)
+    if name.startswith("."):
+        return Problem(label, None, None, "hidden file names are not allowed in a data folder")
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return Problem(label, None, None, f"cannot read it: {exc.strerror}")
+    kind = file_kind(info.st_mode)
+    if kind is not None:
+        return Problem(label, None, None, f"is {kind}; a table file must be a regular file")
+    wrong_name = _name_problem(name, incoming=incoming)
+    if wrong_name is not None:
+        return Problem(label, None, None, wrong_name)
+    limit = MAX_SIDECAR_BYTES if name.endswith(SIDECAR_SUFFIX) else MAX_CSV_BYTES
+    if info.st_size > limit:
+        return Problem(label, None, None, f"the file has {info.st_size} bytes; at most {limit} are allowed")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Problem(label, None, None, f"cannot read it: {exc.strerror}")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        column = nul - (raw.rfind(b"\n", 0, nul) + 1) + 1
+        return Problem(label, line, None, f"a NUL byte at character {column}; text files only")
+    return None
+
+
+def _name_problem(name: str, *, incoming: bool) -> str | None:
+    """Why ``name`` is not a table file's name in a data folder (``incoming``: a rerun folder), or None."""
+    table = table_name_of(name)
+    if table is None:
+        lower = name.lower()
+        what = ("<table>.csv, <table>.replace.csv or <table>.meta.yml" if incoming
+                else "<table>.csv or <table>.meta.yml")
+        shown = (f"the extension must be lower case ({lower!r})" if table_name_of(lower) is not None
+                 else f"only {what} may be here")
+        return f"not a table file name: {shown}"
+    if not incoming and name.endswith(REPLACE_SUFFIX) and not is_identifier(table):
+        table = name[: -len(".csv")]
+    if not is_identifier(table):
+        return (f"table name {table!r} is not allowed: use a lower-case letter, then "
+                "lower-case letters, digits or underscores (at most 63)")
+    return None
 
 
 def table_files(data_dir: Path, overrides: dict[str, Path] | None = None) -> dict[str, tuple[Path, Path]]:

@@ -41,55 +41,74 @@ def import_hardware_prices(path: Path, release: Release, data_dir: Path) -> Impo
         if any(len(v) > MAX_CELL for v in row.values()):
             raise ReleaseError(file, where, f"has a field longer than {MAX_CELL} characters")
         result.read += 1
-        model = row["Hardware model"].strip()
-        mapped = chips.get(model)
-        if mapped is None:
-            result.miss("hardware model", model)
+        dated = _dated_chip(row, chips, result, file, where)
+        if dated is None:
             continue
-        chip = mapped["chip_slug"]
-        if not chip:
-            result.skipped[f"hardware the mapping sets aside ({model})"] += 1
-            continue
-        if not row["Price date"].strip():
-            result.skipped["prices without a date"] += 1
-            continue
-        try:
-            date = dt.date.fromisoformat(row["Price date"].strip())
-        except ValueError:
-            raise ReleaseError(file, where, f"Price date {row['Price date']!r} is not an ISO date") from None
-        vendor = row["Vendor"].strip()
-        url = row["Price source"].strip()
-        for column, (kind, unit, term) in COLUMNS.items():
+        chip, date = dated
+        for column in COLUMNS:
             cell = row[column].strip().replace(",", "")
             if not cell:
                 continue
-            usd = number(cell, file, f"{where}, column {column!r}", column)
-            if usd <= 0:
-                raise ReleaseError(file, f"{where}, column {column!r}", f"price {cell!r} is not positive")
-            digest = hashlib.sha1("\x1f".join((url, row["Price date"], model, vendor, row["Location"],
-                                               row.get("Cloud GPU description", ""), row.get("Number of GPUs", ""),
-                                               column)).encode()).hexdigest()[:6]
-            provider = slug(vendor) or "unnamed"
-            parts = [f"Epoch AI hardware price ({term}) of the {model}"]
-            if vendor:
-                parts.append(f"from {vendor}" + (f" ({row['Location'].strip()})" if row["Location"].strip() else ""))
-            note = " ".join(parts) + f"; Epoch's source: {url}."
-            if row["Notes"].strip():
-                note += f" Epoch's note: {row['Notes'].strip()}"
-            cost_id = f"epoch-{chip}-{slug(term)}-{date.isoformat()}-{provider}-{digest}"
-            if cost_id in seen:
+            cost = _cost_row(row, column, cell, chip, date, release, file, where)
+            if cost["cost_id"] in seen:
                 result.skipped["rows repeating an earlier row"] += 1
                 continue
-            seen.add(cost_id)
-            gpus = row.get("Number of GPUs", "").strip()
-            if gpus and gpus != "1" and kind != "purchase":
-                note += f" Per chip, from an offer of {gpus} chips."
-            result.add("hardware_costs", {
-                "cost_id": cost_id,
-                "chip_slug": chip, "kind": kind, "provider": provider, "date": date, "usd": tidy(usd, 9),
-                "unit": unit, "source_ids": [release.source_id], "note": note,
-            })
+            seen.add(str(cost["cost_id"]))
+            result.add("hardware_costs", cost)
     return result
+
+
+def _dated_chip(row: dict[str, str], chips: dict[str, dict[str, str]], result: ImportResult, file: str,
+                where: str) -> tuple[str, dt.date] | None:
+    """The book's chip and the price date of one row of Epoch's table, or None (counted in ``result``)
+    for hardware the mapping does not know or sets aside, and for a price without a date."""
+    model = row["Hardware model"].strip()
+    mapped = chips.get(model)
+    if mapped is None:
+        result.miss("hardware model", model)
+        return None
+    chip = mapped["chip_slug"]
+    if not chip:
+        result.skipped[f"hardware the mapping sets aside ({model})"] += 1
+        return None
+    if not row["Price date"].strip():
+        result.skipped["prices without a date"] += 1
+        return None
+    try:
+        return chip, dt.date.fromisoformat(row["Price date"].strip())
+    except ValueError:
+        raise ReleaseError(file, where, f"Price date {row['Price date']!r} is not an ISO date") from None
+
+
+def _cost_row(row: dict[str, str], column: str, cell: str, chip: str, date: dt.date, release: Release,
+              file: str, where: str) -> dict[str, object]:
+    """The ``hardware_costs`` row of one price (``cell``, from ``column`` of ``COLUMNS``) of one row of
+    Epoch's table, with an id made unique by a digest of the offer it describes."""
+    kind, unit, term = COLUMNS[column]
+    usd = number(cell, file, f"{where}, column {column!r}", column)
+    if usd <= 0:
+        raise ReleaseError(file, f"{where}, column {column!r}", f"price {cell!r} is not positive")
+    model = row["Hardware model"].strip()
+    vendor = row["Vendor"].strip()
+    url = row["Price source"].strip()
+    digest = hashlib.sha1("\x1f".join((url, row["Price date"], model, vendor, row["Location"],
+                                       row.get("Cloud GPU description", ""), row.get("Number of GPUs", ""),
+                                       column)).encode()).hexdigest()[:6]
+    provider = slug(vendor) or "unnamed"
+    parts = [f"Epoch AI hardware price ({term}) of the {model}"]
+    if vendor:
+        parts.append(f"from {vendor}" + (f" ({row['Location'].strip()})" if row["Location"].strip() else ""))
+    note = " ".join(parts) + f"; Epoch's source: {url}."
+    if row["Notes"].strip():
+        note += f" Epoch's note: {row['Notes'].strip()}"
+    gpus = row.get("Number of GPUs", "").strip()
+    if gpus and gpus != "1" and kind != "purchase":
+        note += f" Per chip, from an offer of {gpus} chips."
+    return {
+        "cost_id": f"epoch-{chip}-{slug(term)}-{date.isoformat()}-{provider}-{digest}",
+        "chip_slug": chip, "kind": kind, "provider": provider, "date": date, "usd": tidy(usd, 9),
+        "unit": unit, "source_ids": [release.source_id], "note": note,
+    }
 
 
 CHIP_FORMAT = "epoch-chip-dataset"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ MAX_KEY = 300
 # No text model has been listed above USD 600 per million tokens (o1-pro's output price); the few entries
 # far above it in the public copies are unit errors (a price per thousand tokens, or per token times 10^4).
 MAX_PLAUSIBLE_USD_PER_MTOK = 1000.0
+# One change read from a release: date, commit source, key, entry (None when removed), where in the file.
+_Change = tuple[dt.date, str, str, dict[str, Any] | None, str]
 
 
 @dataclass
@@ -43,6 +45,37 @@ class _Spell:
     first: dt.date
     last: dt.date
     commit: str
+
+
+@dataclass
+class _Spells:
+    """The price spells of one release as its changes are read: the open spell of each key, and the
+    closed ones (with the model and sources of their key) in the order they closed."""
+
+    open: dict[str, _Spell] = field(default_factory=dict)
+    closed: list[tuple[_Spell, str, list[str]]] = field(default_factory=list)
+    sources_of: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+
+    def close(self, key: str, end: dt.date | None) -> None:
+        """Close ``key``'s open spell, if any, last known to hold on ``end`` (when not before it began)."""
+        spell = self.open.pop(key, None)
+        if spell is not None:
+            if end is not None and end >= spell.first:
+                spell.last = end
+            model, sources = self.sources_of[key]
+            self.closed.append((spell, model, sources))
+
+    def price(self, key: str, provider: str, priced: tuple[float, float], date: dt.date, source: str,
+              end: dt.date | None) -> None:
+        """``key`` is priced ``priced`` by ``provider`` on ``date``: a new spell unless its open spell
+        already says so (a changed price closes the open spell on ``end``)."""
+        current = self.open.get(key)
+        if current is not None and (current.input, current.output, current.provider) == (*priced, provider):
+            return
+        if current is not None:
+            self.close(key, end)
+        commit = source.rsplit("@", 1)[-1][:12]
+        self.open[key] = _Spell(key, provider, priced[0], priced[1], date, date, commit)
 
 
 class _Models:
@@ -81,7 +114,7 @@ def _prices(entry: Mapping[str, Any], file: str, where: str) -> tuple[float, flo
     return tidy(cin * 1e6), tidy(cout * 1e6)
 
 
-def _history(path: Path, file: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
+def _history(path: Path, file: str) -> Iterator[_Change]:
     """(date, commit source, key, entry or None when removed, where) per change-log line, checked."""
     text = read_text(path)
     previous: dt.date | None = None
@@ -114,7 +147,7 @@ def _history(path: Path, file: str) -> Iterator[tuple[dt.date, str, str, dict[st
         yield date, source, key, entry, where
 
 
-def _snapshot(path: Path, file: str, date: dt.date, source: str) -> Iterator[tuple[dt.date, str, str, dict[str, Any] | None, str]]:
+def _snapshot(path: Path, file: str, date: dt.date, source: str) -> Iterator[_Change]:
     data = read_json(path, dict, "a JSON object of model keys")
     for key, entry in data.items():
         where = f"key {key!r}"
@@ -130,29 +163,13 @@ def import_prices(path: Path, release: Release, data_dir: Path, *, snapshot_date
     file = validation.file_label(path)
     changes = list(_snapshot(path, file, snapshot_date, f"{release.repository}:{release.path}@{release.commit}")
                    if snapshot_date is not None else _history(path, file))
-    # Early copies of the map name no litellm_provider: take the one the same key has elsewhere in the
-    # release, else the key's first path segment.
-    provider_of_key: dict[str, str] = {}
-    for _, _, key, entry, _ in changes:
-        if entry is not None and isinstance(entry.get("litellm_provider"), str) and entry["litellm_provider"]:
-            provider_of_key.setdefault(key, entry["litellm_provider"])
+    provider_of_key = _providers_of_keys(changes)
     models = _Models(read_mapping(data_dir, "litellm_models"))
     providers = {r["litellm_provider"]: r["provider"] for r in read_mapping(data_dir, "litellm_providers")}
     result = ImportResult(release)
-    open_spells: dict[str, _Spell] = {}
-    closed: list[tuple[_Spell, str, list[str]]] = []
-    sources_of: dict[str, tuple[str, list[str]]] = {}
+    spells = _Spells()
     last_date: dt.date | None = None
     dates_before: dt.date | None = None
-
-    def close(key: str, end: dt.date | None) -> None:
-        spell = open_spells.pop(key, None)
-        if spell is not None:
-            if end is not None and end >= spell.first:
-                spell.last = end
-            model, sources = sources_of[key]
-            closed.append((spell, model, sources))
-
     for date, source, key, entry, where in changes:
         result.read += 1
         if last_date is not None and date != last_date:
@@ -165,51 +182,76 @@ def import_prices(path: Path, release: Release, data_dir: Path, *, snapshot_date
             elif matched is not None:
                 result.skipped["keys matched as not the tracked model (fine-tunes, aliases)"] += 1
             continue
-        sources_of[key] = matched
-        if entry is None:
-            close(key, dates_before)
+        spells.sources_of[key] = matched
+        priced = None if entry is None else _text_price(entry, key, date, result, file, where)
+        if priced is None:
+            spells.close(key, dates_before)
             continue
-        mode = str(entry.get("mode", ""))
-        if mode not in TEXT_MODES:
-            result.skipped[f"entries in mode {mode!r}"] += 1
-            close(key, dates_before)
-            continue
-        priced = _prices(entry, file, where)
-        if priced is None or priced[0] <= 0 or priced[1] <= 0:
-            result.skipped["entries without a positive price per token"] += 1
-            close(key, dates_before)
-            continue
-        if max(priced) > MAX_PLAUSIBLE_USD_PER_MTOK:
-            result.miss(f"price above USD {MAX_PLAUSIBLE_USD_PER_MTOK:.0f} per million tokens (set aside as a unit error)",
-                        f"{key} on {date}: {priced[0]}/{priced[1]}")
-            close(key, dates_before)
-            continue
-        listed = entry.get("litellm_provider") or provider_of_key.get(key) or (key.split("/", 1)[0] if "/" in key else "")
-        if not isinstance(listed, str) or not listed:
-            result.skipped["entries that name no provider"] += 1
-            continue
-        provider = providers.get(listed)
-        if provider is None:
-            result.miss("litellm_provider", listed)
-            provider = slug(listed)
-        current = open_spells.get(key)
-        if current is not None and (current.input, current.output, current.provider) == (priced[0], priced[1], provider):
-            continue
-        if current is not None:
-            close(key, dates_before)
-        commit = source.rsplit("@", 1)[-1][:12]
-        open_spells[key] = _Spell(key, provider, priced[0], priced[1], date, date, commit)
-    for key in list(open_spells):
-        close(key, last_date)
-    for spell, model, sources in closed:
-        pid = slug(f"{release.source_id}-{spell.key}-{spell.first.isoformat()}").replace("_", "-")
-        result.add("prices", {
-            "price_id": pid, "provider": spell.provider, "model_slug": model, "model_name_as_listed": spell.key,
-            "date_observed": spell.first, "date_last_seen": spell.last,
-            "input_usd_per_mtok": spell.input, "output_usd_per_mtok": spell.output,
-            "source_ids": [release.source_id],
-            "note": (f"First seen in commit {spell.commit} of {release.repository}:{release.path}; "
-                     f"last seen {spell.last.isoformat()}. The copy's commit date, not necessarily the day the "
-                     "provider set the price."),
-        })
+        provider = _provider(entry, key, provider_of_key, providers, result)
+        if provider is not None:
+            spells.price(key, provider, priced, date, source, dates_before)
+    for key in list(spells.open):
+        spells.close(key, last_date)
+    for spell, model, _ in spells.closed:
+        result.add("prices", _price_row(spell, model, release))
     return result
+
+
+def _providers_of_keys(changes: list[_Change]) -> dict[str, str]:
+    """Each key's first ``litellm_provider`` in the release. Early copies of the map name no
+    litellm_provider: ``_provider`` takes the one the same key has elsewhere in the release."""
+    provider_of_key: dict[str, str] = {}
+    for _, _, key, entry, _ in changes:
+        if entry is not None and isinstance(entry.get("litellm_provider"), str) and entry["litellm_provider"]:
+            provider_of_key.setdefault(key, entry["litellm_provider"])
+    return provider_of_key
+
+
+def _text_price(entry: Mapping[str, Any], key: str, date: dt.date, result: ImportResult, file: str,
+                where: str) -> tuple[float, float] | None:
+    """USD per million input and output tokens of a text model's entry, or None (counted in ``result``)
+    for an entry in another mode, one without a positive price per token, or an implausible price."""
+    mode = str(entry.get("mode", ""))
+    if mode not in TEXT_MODES:
+        result.skipped[f"entries in mode {mode!r}"] += 1
+        return None
+    priced = _prices(entry, file, where)
+    if priced is None or priced[0] <= 0 or priced[1] <= 0:
+        result.skipped["entries without a positive price per token"] += 1
+        return None
+    if max(priced) > MAX_PLAUSIBLE_USD_PER_MTOK:
+        result.miss(f"price above USD {MAX_PLAUSIBLE_USD_PER_MTOK:.0f} per million tokens "
+                    "(set aside as a unit error)", f"{key} on {date}: {priced[0]}/{priced[1]}")
+        return None
+    return priced
+
+
+def _provider(entry: Mapping[str, Any], key: str, provider_of_key: Mapping[str, str],
+              providers: Mapping[str, str], result: ImportResult) -> str | None:
+    """The book's provider of an entry: its ``litellm_provider`` (else the key's elsewhere in the
+    release, else the key's first path segment) through ``litellm_providers``, or its slug when the
+    mapping does not know it (reported); None (counted) when the entry names no provider."""
+    segment = key.split("/", 1)[0] if "/" in key else ""
+    listed = entry.get("litellm_provider") or provider_of_key.get(key) or segment
+    if not isinstance(listed, str) or not listed:
+        result.skipped["entries that name no provider"] += 1
+        return None
+    provider = providers.get(listed)
+    if provider is None:
+        result.miss("litellm_provider", listed)
+        provider = slug(listed)
+    return provider
+
+
+def _price_row(spell: _Spell, model: str, release: Release) -> dict[str, object]:
+    """The ``prices`` row of one closed spell."""
+    pid = slug(f"{release.source_id}-{spell.key}-{spell.first.isoformat()}").replace("_", "-")
+    return {
+        "price_id": pid, "provider": spell.provider, "model_slug": model, "model_name_as_listed": spell.key,
+        "date_observed": spell.first, "date_last_seen": spell.last,
+        "input_usd_per_mtok": spell.input, "output_usd_per_mtok": spell.output,
+        "source_ids": [release.source_id],
+        "note": (f"First seen in commit {spell.commit} of {release.repository}:{release.path}; "
+                 f"last seen {spell.last.isoformat()}. The copy's commit date, not necessarily the day the "
+                 "provider set the price."),
+    }

@@ -17,6 +17,7 @@ know, a missing field, or two objects with the same (ID, benchmark, scenario) fa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,89 +86,131 @@ def import_summary(path: Path, release: Release, data_dir: Path) -> ImportResult
     """Rows of ``benchmarks`` from one round's ``summary_results.json``."""
     file = validation.file_label(path)
     records = read_json(path, list, "a JSON list of result objects")
-    accelerators = {r["accelerator"]: r for r in read_mapping(data_dir, "mlperf_accelerators")}
-    models = {r["name"]: r for r in read_mapping(data_dir, "mlperf_models")}
-    precisions = _Precisions(read_mapping(data_dir, "mlperf_precisions"))
-    result = ImportResult(release)
-    seen: dict[str, str] = {}
+    summary = _Summary(
+        file=file, release=release,
+        accelerators={r["accelerator"]: r for r in read_mapping(data_dir, "mlperf_accelerators")},
+        models={r["name"]: r for r in read_mapping(data_dir, "mlperf_models")},
+        precisions=_Precisions(read_mapping(data_dir, "mlperf_precisions")),
+        result=ImportResult(release),
+    )
     for index, record in enumerate(records):
-        where = f"record {index + 1}"
+        summary.add_record(index, record)
+    return summary.result
+
+
+@dataclass
+class _Summary:
+    """One summary being imported: its file, release and mappings, the result so far, and the
+    ``benchmark_id`` of every row imported (with where it was read)."""
+
+    file: str
+    release: Release
+    accelerators: dict[str, dict[str, str]]
+    models: dict[str, dict[str, str]]
+    precisions: _Precisions
+    result: ImportResult
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def add_record(self, index: int, record: object) -> None:
+        """Import the summary's object ``index`` (from 0) as a row, count it as not imported, or fail."""
+        file, where = self.file, f"record {index + 1}"
         if not isinstance(record, dict):
             raise ReleaseError(file, where, "is not a JSON object")
-        result.read += 1
+        self.result.read += 1
         for name in REQUIRED:
             if name not in record:
                 raise ReleaseError(file, f"{where} (ID {record.get('ID')!r})", f"field {name!r} is missing")
         rid = _text(record, "ID", file, where)
         where = f"{where} (ID {rid!r})"
-        unit = _text(record, "Performance_Units", file, where)
-        if unit not in KNOWN_UNITS:
-            raise ReleaseError(file, where, f"unit {unit!r} is not one of {sorted(KNOWN_UNITS)}")
-        benchmark = _text(record, "Model", file, where)
-        mapped = models.get(benchmark)
-        if mapped is None:
-            if unit == TOKENS:
-                result.miss("benchmark", benchmark)
-            else:
-                result.skipped["not a language-model benchmark"] += 1
-            continue
-        if unit != TOKENS:
-            result.skipped[f"language-model result in {unit}, not tokens/s"] += 1
-            continue
-        scenario = _text(record, "Scenario", file, where)
-        if scenario not in SCENARIOS:
-            raise ReleaseError(file, where, f"scenario {scenario!r} is not one of {sorted(SCENARIOS)}")
-        division = _text(record, "Category", file, where).lower()
-        if division not in DIVISIONS:
-            raise ReleaseError(file, where, f"division (Category) {division!r} is not one of {sorted(DIVISIONS)}")
-        availability = _text(record, "Availability", file, where).lower()
-        if availability not in AVAILABILITY:
-            raise ReleaseError(file, where, f"availability {availability!r} is not one of {sorted(AVAILABILITY)}")
-        tokens = number(record["Performance_Result"], file, where, "Performance_Result")
-        if tokens <= 0:
-            raise ReleaseError(file, where, f"Performance_Result is {tokens}, not a positive throughput")
-        round_ = _text(record, "version", file, where, required=False) or release.source_id
+        benchmark = self._benchmark(record, where)
+        if benchmark is None:
+            return
+        scenario, division, availability, tokens = _measurement(record, file, where)
+        round_ = _text(record, "version", file, where, required=False) or self.release.source_id
         used = _text(record, "UsedModel", file, where, required=False) or benchmark
-        used_map = models.get(used)
+        used_map = self.models.get(used)
         if used_map is None:
-            result.miss("served model (UsedModel)", used)
-        model_slug = (used_map or {}).get("model_slug") or None
+            self.result.miss("served model (UsedModel)", used)
         accelerator = _text(record, "Accelerator", file, where, required=False)
-        chip_map = accelerators.get(accelerator or NO_ACCELERATOR)
+        chip_map = self.accelerators.get(accelerator or NO_ACCELERATOR)
         if chip_map is None:
-            result.miss("accelerator", accelerator or NO_ACCELERATOR)
+            self.result.miss("accelerator", accelerator or NO_ACCELERATOR)
         chip = (chip_map or {}).get("chip_slug") or None
         per_node = _count(record, "a#", file, where)
         nodes = _count(record, "Nodes", file, where)
         count = per_node * (nodes or 1) if per_node else None
         dtype = _text(record, "weight_data_types", file, where, required=False)
-        found = precisions.bits(round_, dtype or "unset", accelerator)
-        if found is None:
-            result.miss("weight data type", f"{round_} {dtype or 'unset'}")
-            bits, precision_sources = None, []
-        else:
-            bits, precision_sources = found
-        key = f"mlperf-{rid}-{benchmark}-{scenario}".lower().replace("_", "-")
-        key = "".join(c if c.isalnum() or c in "._-" else "-" for c in key)
-        if key in seen:
-            raise ReleaseError(file, where, f"duplicates {seen[key]}: the same ID, benchmark and scenario twice")
-        seen[key] = where
+        bits, precision_sources = self._bits(round_, dtype, accelerator)
+        key = self._benchmark_id(rid, benchmark, scenario, where)
         notes = [f"{_text(record, 'Suite', file, where, required=False) or 'datacenter'} suite",
                  f"weight_data_types {dtype or 'not given'}"]
         if used != benchmark:
             notes.append(f"serves {used} for the {benchmark} benchmark")
         if chip_map is not None and chip_map.get("note") and not chip:
             notes.append(chip_map["note"])
-        sources = [release.source_id] + [s for s in precision_sources if s != release.source_id]
-        result.add("benchmarks", {
-            "benchmark_id": key, "chip_slug": chip, "model_slug": model_slug, "kind": SCENARIOS[scenario],
-            "precision_bits": bits, "accelerators": count,
+        sources = [self.release.source_id] + [s for s in precision_sources if s != self.release.source_id]
+        self.result.add("benchmarks", {
+            "benchmark_id": key, "chip_slug": chip, "model_slug": (used_map or {}).get("model_slug") or None,
+            "kind": SCENARIOS[scenario], "precision_bits": bits, "accelerators": count,
             "system_tokens_per_s": tidy(tokens, 9),
             "per_accelerator_tokens_per_s": tidy(tokens / count, 6) if count else None,
-            "per_user_tokens_per_s": None, "batch": None, "result_id": rid, "date": release.published,
+            "per_user_tokens_per_s": None, "batch": None, "result_id": rid, "date": self.release.published,
             "round": round_, "division": division, "availability": availability,
             "submitter": _text(record, "Submitter", file, where), "system": _text(record, "System", file, where),
             "accelerator": accelerator or None, "accelerators_per_node": per_node, "nodes": nodes,
             "benchmark": benchmark, "source_ids": sources, "note": "; ".join(notes) + ".",
         })
-    return result
+
+    def _benchmark(self, record: Mapping[str, Any], where: str) -> str | None:
+        """The benchmark of a language-model result in tokens/s, or None (counted) for another
+        benchmark or unit; a unit not in ``KNOWN_UNITS`` fails the import."""
+        unit = _text(record, "Performance_Units", self.file, where)
+        if unit not in KNOWN_UNITS:
+            raise ReleaseError(self.file, where, f"unit {unit!r} is not one of {sorted(KNOWN_UNITS)}")
+        benchmark = _text(record, "Model", self.file, where)
+        if self.models.get(benchmark) is None:
+            if unit == TOKENS:
+                self.result.miss("benchmark", benchmark)
+            else:
+                self.result.skipped["not a language-model benchmark"] += 1
+            return None
+        if unit != TOKENS:
+            self.result.skipped[f"language-model result in {unit}, not tokens/s"] += 1
+            return None
+        return benchmark
+
+    def _bits(self, round_: str, dtype: str, accelerator: str) -> tuple[int | None, list[str]]:
+        """Bits per weight from ``mlperf_precisions`` and the sources of a correction; (None, [])
+        for a data type it does not know (reported)."""
+        found = self.precisions.bits(round_, dtype or "unset", accelerator)
+        if found is None:
+            self.result.miss("weight data type", f"{round_} {dtype or 'unset'}")
+            return None, []
+        return found
+
+    def _benchmark_id(self, rid: str, benchmark: str, scenario: str, where: str) -> str:
+        """The row's id from its result ID, benchmark and scenario; the same twice fails the import."""
+        key = f"mlperf-{rid}-{benchmark}-{scenario}".lower().replace("_", "-")
+        key = "".join(c if c.isalnum() or c in "._-" else "-" for c in key)
+        if key in self.seen:
+            raise ReleaseError(self.file, where,
+                               f"duplicates {self.seen[key]}: the same ID, benchmark and scenario twice")
+        self.seen[key] = where
+        return key
+
+
+def _measurement(record: Mapping[str, Any], file: str, where: str) -> tuple[str, str, str, float]:
+    """Scenario, division, availability and tokens/s of a result, each checked against what MLPerf allows."""
+    scenario = _text(record, "Scenario", file, where)
+    if scenario not in SCENARIOS:
+        raise ReleaseError(file, where, f"scenario {scenario!r} is not one of {sorted(SCENARIOS)}")
+    division = _text(record, "Category", file, where).lower()
+    if division not in DIVISIONS:
+        raise ReleaseError(file, where, f"division (Category) {division!r} is not one of {sorted(DIVISIONS)}")
+    availability = _text(record, "Availability", file, where).lower()
+    if availability not in AVAILABILITY:
+        raise ReleaseError(file, where, f"availability {availability!r} is not one of {sorted(AVAILABILITY)}")
+    tokens = number(record["Performance_Result"], file, where, "Performance_Result")
+    if tokens <= 0:
+        raise ReleaseError(file, where, f"Performance_Result is {tokens}, not a positive throughput")
+    return scenario, division, availability, tokens

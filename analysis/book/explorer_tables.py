@@ -1,0 +1,123 @@
+"""The explorers' inline tables: the chip, model, price and rental rows an explorer carries into the page.
+
+``analysis.book.explorers`` embeds these frames in its chart; ``analysis.book.explorer_formulas``
+computes on their columns in the browser. Each table has one row per chip, model or price, with the
+columns the formulas need (as numbers, missing values NaN) and ``source_ids`` as a list, which the
+explorers drop before embedding and ``explorers.source_ids`` reads to cite them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.book.explorer_formulas import CHIP_COLUMNS, MODEL_COLUMNS
+from analysis.models import roofline
+
+SHAPE_COLUMNS = ("total_params_b", "layers", "kv_heads")
+
+__all__ = [
+    "SHAPE_COLUMNS",
+    "chip_table",
+    "cost_table",
+    "id_list",
+    "model_table",
+    "price_classes",
+    "price_table",
+    "with_shapes",
+]
+
+
+def _numbers(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.to_numeric(frame[c], errors="coerce") if c in frame else np.nan for c in columns},
+        index=frame.index,
+    )
+
+
+def id_list(value: Any) -> list[str]:
+    """Source ids of one ``source_ids`` cell: a list, ``;``-joined text, or nothing (None, NaN)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(roofline.PRECISION_SEPARATOR) if s.strip()]
+    return [str(s) for s in value]
+
+
+def chip_table(chips: pd.DataFrame, *, extra_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per chip with the columns the formulas need, plus ``source_ids`` (a list).
+
+    ``supports_4``, ``supports_8`` and ``supports_16`` come from ``roofline.supports_bits``.
+    """
+    table = _numbers(chips, (*CHIP_COLUMNS, *extra_columns)).reset_index(drop=True)
+    table.insert(0, "chip", chips["slug"].astype(str).to_numpy())
+    precisions = chips["precisions"] if "precisions" in chips else pd.Series([None] * len(chips))
+    for bits in roofline.SUPPORTED_BITS:
+        table[f"supports_{bits}"] = [roofline.supports_bits(p, bits) for p in precisions]
+    table["source_ids"] = [id_list(v) for v in chips.get("source_ids", pd.Series([None] * len(chips)))]
+    return table
+
+
+def with_shapes(models: pd.DataFrame) -> pd.DataFrame:
+    """The models whose shape is published (parameters, layers, KV heads): the only ones a roofline or a
+    cost from first principles can be computed for. Closed models, which the book follows by price
+    alone, are left out of the explorers."""
+    present = [c for c in SHAPE_COLUMNS if c in models]
+    return models[models[present].notna().all(axis=1)].reset_index(drop=True) if present else models
+
+
+def model_table(models: pd.DataFrame) -> pd.DataFrame:
+    """One row per model with the columns the formulas need, plus ``source_ids`` (a list).
+
+    Parameters go through ``analysis.models.roofline``'s own reading: a dense model without active
+    parameters uses its total, and a missing head dimension is ``d_model / attention_heads``.
+    """
+    params = roofline.model_arrays(models)
+    table = pd.DataFrame({c: params[c] for c in MODEL_COLUMNS})
+    table.insert(0, "model", models["slug"].astype(str).to_numpy())
+    table["source_ids"] = [id_list(v) for v in models.get("source_ids", pd.Series([None] * len(models)))]
+    return table
+
+
+def price_table(prices: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """Observed output prices with the class they are compared in: the model's capability class,
+    or the model's own slug when it has none."""
+    classes = price_classes(models)
+    frame = prices[prices["model_slug"].isin(classes)]
+    return pd.DataFrame({
+        "price_class": frame["model_slug"].map(classes).to_numpy(),
+        "provider": frame["provider"].astype(str).to_numpy(),
+        "listed_model": frame["model_slug"].astype(str).to_numpy(),
+        "date_observed": pd.to_datetime(frame["date_observed"]).dt.strftime("%Y-%m-%d").to_numpy(),
+        "output_usd_per_mtok": pd.to_numeric(frame["output_usd_per_mtok"], errors="coerce").to_numpy(),
+        "source_ids": [id_list(v) for v in frame.get("source_ids", pd.Series([None] * len(frame)))],
+    }).dropna(subset=["output_usd_per_mtok"]).reset_index(drop=True)
+
+
+def price_classes(models: pd.DataFrame) -> dict[str, str]:
+    """Model slug -> the class its prices are compared in: its capability class, else its own slug."""
+    out: dict[str, str] = {}
+    classes = models.get("capability_class", pd.Series([None] * len(models)))
+    for slug, klass in zip(models["slug"].astype(str), classes):
+        out[slug] = str(klass) if isinstance(klass, str) and klass.strip() else slug
+    return out
+
+
+def _rental_ranges(hardware_costs: pd.DataFrame) -> pd.DataFrame:
+    rented = hardware_costs["kind"].astype(str).str.startswith("rental")
+    rentals = hardware_costs[rented & (hardware_costs["unit"] == "usd-per-chip-hour")]
+    return (rentals.groupby("chip_slug")["usd"].agg(["min", "max", "count"])
+            .rename(columns={"min": "rent_low", "max": "rent_high", "count": "rent_count"})
+            .reset_index().rename(columns={"chip_slug": "chip"}))
+
+
+def cost_table(chips: pd.DataFrame, hardware_costs: pd.DataFrame) -> pd.DataFrame:
+    """``chip_table`` with each chip's TDP and the range of its observed rental prices."""
+    table = chip_table(chips, extra_columns=("tdp_w",))
+    table = table.merge(_rental_ranges(hardware_costs), on="chip", how="left")
+    table["rent_count"] = table["rent_count"].fillna(0).astype(int)
+    return table
+
