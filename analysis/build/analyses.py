@@ -31,12 +31,13 @@ import yaml
 from analysis import paths
 from analysis.build import notebooks, pipeline
 from analysis.data.safety import quote_ident
+from analysis.errors import StepError
 
 RUNS_FILE = paths.ANALYSES / "runs.yml"
 CACHE_DIR = paths.ANALYSES_CACHE
 
 
-class AnalysisFailed(Exception):
+class AnalysisFailed(StepError):
     """An analysis notebook raised; the store was not swapped in."""
 
 

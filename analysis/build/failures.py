@@ -1,7 +1,8 @@
 """A failed step as the user reads it: ``BuildFailed``, and the disk, file and DuckDB errors of a run
 turned into one message that names the user's own folder (never the staging copy) and what to do.
 
-A full disk is reported with the space a staged edition needs (``space_needed``): the new edition is
+``BuildFailed`` is a ``StepError`` (exit status 1); ``BuildRefused``, the step refused its input, an
+``InputError`` (2). A full disk is reported with the space a staged edition needs (``space_needed``): the new edition is
 built beside the current one, so the build needs room for a copy of it.
 """
 
@@ -16,18 +17,27 @@ from typing import Protocol
 import duckdb
 
 from analysis import paths
+from analysis.errors import InputError, StepError
 
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 PERMISSION_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 SPACE_MARGIN = 1.2
 
 
-class BuildFailed(Exception):
-    """A step failed; nothing the reader sees was changed. ``code`` is the exit status to use."""
+class BuildFailed(StepError):
+    """A step failed; nothing the reader sees was changed. ``code`` is the exit status to use (the
+    class's ``exit_code``: 1, a reason in the code or the machine)."""
 
-    def __init__(self, step: str, message: str, code: int = 1):
-        self.step, self.message, self.code = step, message, code
+    def __init__(self, step: str, message: str):
+        self.step, self.message, self.code = step, message, self.exit_code
         super().__init__(f"{step} failed: {message}")
+
+
+class BuildRefused(BuildFailed, InputError):
+    """A step refused what it was given -- a folder that is not the book's, a parameter or limit out of
+    range, a folder this user may not write -- and changed nothing (exit status 2)."""
+
+    exit_code = InputError.exit_code
 
 
 class RunState(Protocol):
@@ -94,8 +104,8 @@ def os_error(exc: OSError, run: RunState) -> BuildFailed:
         return BuildFailed(run.step, f"a file grew past this process's file-size limit (`ulimit -f`) while the "
                                      f"{run.step} step was writing {where}; raise the limit and run again")
     if exc.errno in PERMISSION_ERRNOS:
-        return BuildFailed(run.step, f"permission denied: {where} ({exc.strerror}). Make it (and its folder) "
-                                     "writable by this user, or run as its owner, and run again", 2)
+        return BuildRefused(run.step, f"permission denied: {where} ({exc.strerror}). Make it (and its folder) "
+                                      "writable by this user, or run as its owner, and run again")
     return BuildFailed(run.step, f"{exc.strerror or exc} ({where})")
 
 

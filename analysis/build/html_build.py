@@ -18,6 +18,7 @@ from pathlib import Path
 from analysis import paths
 from analysis.build import limits, pipeline
 from analysis.data import store as store_mod
+from analysis.errors import StepError
 
 BIB_DIR = paths.BIBLIOGRAPHY.as_posix()
 HTML_SOURCES = ("_config.yml", "_toc.yml", "intro.md", "_static", "_ext")
@@ -39,7 +40,7 @@ def html_inputs_hash(root: Path = paths.ROOT) -> str:
     return h.hexdigest()
 
 
-class HtmlFailed(RuntimeError):
+class HtmlFailed(StepError, RuntimeError):
     """The HTML build failed, warned, or ran past its time limit."""
 
 

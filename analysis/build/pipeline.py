@@ -32,6 +32,7 @@ from analysis.build import parameters as params_mod
 from analysis.data import reader
 from analysis.data import store as store_mod
 from analysis.data.safety import quote_ident
+from analysis.errors import StepError
 
 ROOT = paths.ROOT
 CHAPTERS_DIR = ROOT / paths.CHAPTERS
@@ -200,7 +201,7 @@ def chapter_parameters(nb: nbformat.NotebookNode | Path, parameters: Mapping[str
     return params_mod.for_notebook(parameters, params_mod.declared(nb))
 
 
-class ChapterFailed(Exception):
+class ChapterFailed(StepError):
     """A chapter raised while executing; its notebook was left as it was."""
 
 

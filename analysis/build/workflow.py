@@ -21,9 +21,10 @@ A run takes the build lock (``analysis.build.lock``), finishes or discards whate
 
 The commit is a journal of folder exchanges (``analysis.build.journal``, which says why), so a run
 killed at any point leaves either the old edition or one the next run completes; a commit that fails
-with an error is rolled back. A failed step raises ``failures.BuildFailed`` with a message that names
-the user's own folders. ``INFERENCE_BOOK_FAULT=<point>`` kills a run at a named point, for the
-fault-injection tests (``analysis.build.faults``).
+with an error is rolled back. A failed step raises ``failures.BuildFailed`` (``failures.BuildRefused``
+when it refused its input) with a message that names the user's own folders.
+``INFERENCE_BOOK_FAULT=<point>`` kills a run at a named point, for the fault-injection tests
+(``analysis.build.faults``).
 """
 
 from __future__ import annotations
@@ -108,8 +109,7 @@ class _Run:
         """The check step (see the module docstring); returns the checked chapter parameters."""
         root = self.root
         if not (root / paths.DATA).is_dir():
-            raise failures.BuildFailed("check", f"{validation.file_label(root / 'data')} is not a folder of this book",
-                                       2)
+            raise failures.BuildRefused("check", f"{validation.file_label(root / 'data')} is not a folder of this book")
         params: dict[str, Any] = {}
         if self.mode != "store":
             notebooks = pipeline.chapter_notebooks(root) if (root / "_toc.yml").is_file() else []
@@ -118,18 +118,18 @@ class _Run:
                 limits.cell_timeout()
                 limits.html_timeout()
             except (params_mod.ParameterError, limits.LimitError) as exc:
-                raise failures.BuildFailed("check", str(exc), 2) from None
+                raise failures.BuildRefused("check", str(exc)) from None
         elif self.pairs:
-            raise failures.BuildFailed("check", "the store command takes no chapter parameters", 2)
+            raise failures.BuildRefused("check", "the store command takes no chapter parameters")
         problems = folder.problems(root / paths.DATA)
         if problems:
             raise validation.ValidationError(problems)
         for path in (root, root / paths.DATA, root / paths.CHAPTERS, root / paths.BUILD, root / HTML_DIR):
             if path.exists() and not os.access(path, os.W_OK):
                 label = validation.file_label(path)
-                raise failures.BuildFailed("check", f"{label} is not writable by this user (permission denied); the build "
-                                           f"replaces it as a whole: make it writable (chmod u+w {label}) or run "
-                                           "as its owner", 2)
+                raise failures.BuildRefused("check", f"{label} is not writable by this user (permission denied); the build "
+                                            f"replaces it as a whole: make it writable (chmod u+w {label}) or run "
+                                            "as its owner")
         (root / paths.BUILD).mkdir(exist_ok=True)
         need = failures.space_needed(root, self.mode)
         free = shutil.disk_usage(root / paths.BUILD).free
@@ -137,7 +137,7 @@ class _Run:
             raise failures.BuildFailed("check", "not enough free disk space: the new edition is staged beside the "
                                        f"current one and needs about {failures.mb(need)}; the disk holding {root} "
                                        f"has {failures.mb(free)} free. Free at least {failures.mb(need - free)} there "
-                                       "and run again", 1)
+                                       "and run again")
         return params
 
     def run(self) -> Outcome:
@@ -349,8 +349,9 @@ def run(root: Path, mode: str = "build", *, incoming: Path | None = None, param_
         force: bool = False, html: bool = True, allow_contract_change: bool = False,
         echo: Callable[[str], None] = print) -> Outcome:
     """``build`` (validate, store, stale chapters, HTML), ``store`` (validate and store only) or ``rerun``
-    (merge ``incoming`` first) as one transaction; see the module docstring. Raises ``BuildFailed``,
-    ``validation.ValidationError`` or ``lock.BuildLocked``; in every case nothing the reader sees changed."""
+    (merge ``incoming`` first) as one transaction; see the module docstring. Raises ``BuildFailed``
+    (``BuildRefused``), ``validation.ValidationError`` or ``lock.BuildLocked``, each an
+    ``analysis.errors.BookError`` with its exit status; in every case nothing the reader sees changed."""
     if mode not in ("build", "store", "rerun"):
         raise ValueError(f"unknown mode {mode!r}")
     root = Path(root).resolve()

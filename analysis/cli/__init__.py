@@ -7,7 +7,7 @@ environment (``INFERENCE_BOOK_DATA``, ``INFERENCE_BOOK_PARAMS``), never through 
 
 The package: ``parser`` (the arguments), ``book_commands`` (validate, store, build, rerun, import,
 texts, pdf), ``query_commands`` (roofline, cost, forecasts, answered from the store) and ``exits``
-(the exit statuses and the one-line error).
+(what a failure prints, and its exit status: the ``exit_code`` of its ``analysis.errors.BookError``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 import duckdb
 
-from analysis.cli.exits import fail
+from analysis.cli import exits
 from analysis.cli.parser import build_parser
+from analysis.errors import BookError, InputError
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -26,6 +27,7 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` names and return its exit status (a failure's, through ``exits.report``)."""
     args = build_parser().parse_args(argv)
     try:
         signal.signal(signal.SIGTERM, _terminated)
@@ -34,8 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        return fail("interrupted; nothing was changed (a run interrupted while putting a new edition in "
-                     "place is completed by the next build)", 130)
+        return exits.fail("interrupted; nothing was changed (a run interrupted while putting a new edition in "
+                          "place is completed by the next build)", exits.INTERRUPTED)
     except duckdb.Error as exc:
-        return fail(f"the store could not answer: {str(exc).splitlines()[0]} (rebuild it with `make store`)")
+        return exits.fail(f"the store could not answer: {str(exc).splitlines()[0]} (rebuild it with `make store`)",
+                          InputError.exit_code)
+    except BookError as exc:
+        return exits.report(exc)
 

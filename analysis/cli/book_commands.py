@@ -3,7 +3,8 @@
 ``build``, ``store`` and ``rerun`` are one transaction each (``analysis.build.workflow``); the
 Makefile passes ``DATA`` and ``PARAMS`` to them in the environment (``INFERENCE_BOOK_DATA``,
 ``INFERENCE_BOOK_PARAMS``), never through a shell. Each ``cmd_*`` takes the parsed arguments and
-returns the exit status.
+returns the exit status, or raises the ``analysis.errors.BookError`` that ``exits.report`` turns
+into one.
 """
 
 from __future__ import annotations
@@ -11,23 +12,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from analysis.cli.exits import EXIT_BAD_DATA, EXIT_LOCKED, fail
+from analysis.cli import exits
 from analysis.data import store, validation
+from analysis.errors import InputError
 
 DATA_ENV = "INFERENCE_BOOK_DATA"
 PARAMS_ENV = "INFERENCE_BOOK_PARAMS"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        tables = validation.validate(Path(args.data))
-    except validation.ValidationError as exc:
-        print(exc.report(), file=sys.stderr)
-        return EXIT_BAD_DATA
+    tables = validation.validate(Path(args.data))
     rows = sum(len(t.frame) for t in tables.values())
     print(f"data ok: {len(tables)} tables, {rows} rows")
     return 0
@@ -36,18 +33,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _transaction(mode: str, args: argparse.Namespace, **kw: Any) -> int:
     """Run ``analysis.build.workflow`` and turn its failures into one message and an exit status."""
     from analysis.build import failures, workflow
-    from analysis.build.lock import BuildLocked
 
     try:
         outcome = workflow.run(Path(args.root), mode, **kw)
-    except BuildLocked as exc:
-        return fail(str(exc), EXIT_LOCKED)
     except validation.ValidationError as exc:
-        print(exc.report().replace("the store was not changed", "nothing was changed"), file=sys.stderr)
-        return EXIT_BAD_DATA
+        return exits.report(exc, exc.report().replace("the store was not changed", "nothing was changed"))
     except failures.BuildFailed as exc:
-        return fail(f"{exc.step} step failed: {exc.message}\nnothing was changed: data/, the store, the "
-                     "chapters and _build/html are as they were before this run", exc.code)
+        return exits.report(exc, f"error: {exc.step} step failed: {exc.message}\nnothing was changed: data/, the "
+                                 "store, the chapters and _build/html are as they were before this run")
     if mode == "rerun":
         print(rerun_json(outcome.report) if args.json else outcome.report.text())
     return 0
@@ -67,16 +60,13 @@ def cmd_store(args: argparse.Namespace) -> int:
     data_dir = Path(args.data) if args.data else Path(args.root) / "data"
     out = Path(args.store) if args.store else data_dir / store.STORE_NAME
     if out.resolve().parent == (Path(args.root) / "data").resolve():
-        return fail("to rebuild the book's own store run `python -m analysis store` without --data/--store "
-                     "(it takes the build lock and replaces data/ as a whole)")
+        raise InputError("to rebuild the book's own store run `python -m analysis store` without --data/--store "
+                         "(it takes the build lock and replaces data/ as a whole)")
     try:
         tables = validation.validate(data_dir)
         bookstore.build_tables(tables, out, root=Path(args.root))
-    except validation.ValidationError as exc:
-        print(exc.report(), file=sys.stderr)
-        return EXIT_BAD_DATA
     except analyses.AnalysisFailed as exc:
-        return fail(f"an analysis failed, {out} was not changed: {exc}", 1)
+        return exits.report(exc, f"error: an analysis failed, {out} was not changed: {exc}")
     rows = sum(len(t.frame) for t in tables.values())
     print(f"store built: {out} ({len(tables)} tables, {rows} rows)")
     return 0
@@ -84,15 +74,15 @@ def cmd_store(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     if args.data is not None and Path(args.data).resolve() != (Path(args.root) / "data").resolve():
-        return fail("build reads the book's own data/ folder; to add data use `rerun --data FOLDER`")
+        raise InputError("build reads the book's own data/ folder; to add data use `rerun --data FOLDER`")
     return _transaction("build", args, param_pairs=_pairs(args), force=args.force, html=not args.no_html)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     data = args.data if args.data is not None else os.environ.get(DATA_ENV, "")
     if not data:
-        return fail("usage: make rerun DATA=folder-of-table-files [PARAMS=\"as_of=2027-01-01\"] "
-                     "(or python -m analysis rerun --data FOLDER)")
+        raise InputError("usage: make rerun DATA=folder-of-table-files [PARAMS=\"as_of=2027-01-01\"] "
+                         "(or python -m analysis rerun --data FOLDER)")
     return _transaction("rerun", args, incoming=Path(data), param_pairs=_pairs(args), html=not args.no_html,
                         allow_contract_change=args.allow_contract_change)
 
@@ -101,7 +91,6 @@ def rerun_json(report: Any) -> str:
     from analysis.build import rerun
 
     return rerun.report_json(report)
-
 
 
 def cmd_texts(args: argparse.Namespace) -> int:
@@ -124,8 +113,10 @@ def cmd_pdf(args: argparse.Namespace) -> int:
 
     try:
         path = publish.build_pdf(Path(args.root).resolve())
-    except RuntimeError as exc:
-        return fail(str(exc), 1)
+    except publish.PdfFailed:
+        raise
+    except RuntimeError as exc:  # from the server or the browser that prints the page
+        raise publish.PdfFailed(str(exc)) from None
     print(f"pdf: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -137,17 +128,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         if args.format == "book":
             if len(args.files) != 1:
-                return fail("import book takes one argument: the folder of raw releases (such as ../shared/raw)")
+                raise InputError("import book takes one argument: the folder of raw releases (such as ../shared/raw)")
             results = importers.import_book(Path(args.files[0]), data_dir)
         else:
             missing = [name for name in ("source_id", "repository", "commit", "path") if not getattr(args, name)]
             if args.format == "litellm" and args.date is None:
                 missing.append("date")
             if missing:
-                return fail("import " + args.format + " needs " + ", ".join("--" + m.replace("_", "-") for m in missing)
-                             + ": every row cites the release (repository, commit and path) it came from")
+                raise InputError("import " + args.format + " needs " + ", ".join("--" + m.replace("_", "-") for m in missing)
+                                 + ": every row cites the release (repository, commit and path) it came from")
             if len(args.files) != 1:
-                return fail("import takes one release file per run (each release is its own source)")
+                raise InputError("import takes one release file per run (each release is its own source)")
             release = importers.release_for(args.format, source_id=args.source_id, repository=args.repository,
                                             commit=args.commit, path=args.path, published=args.published,
                                             title=args.title, producer=args.producer, licence=args.licence,
@@ -155,7 +146,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             results = [importers.import_file(Path(args.files[0]), release, data_dir, snapshot_date=args.date)]
         counts = importers.write_folder(results, Path(args.out), data_dir)
     except (importers.ReleaseError, ValueError, FileExistsError, OSError) as exc:
-        return fail(str(exc))
+        raise InputError(str(exc)) from None
     for result in results:
         print(result.report())
     print(f"wrote {args.out}: " + ", ".join(f"{t} {n} rows" for t, n in sorted(counts.items())))

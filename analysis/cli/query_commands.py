@@ -1,7 +1,8 @@
 """The commands that answer from the built store: ``roofline``, ``cost`` and ``forecasts``.
 
 Each ``cmd_*`` takes the parsed arguments and returns the exit status; a bad chip or model, a missing
-store or a result that is not a finite number is one line on stderr and status 2.
+store, a value a model refuses or a result that is not a finite number raises ``InputError``: one line
+on stderr and status 2.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import json
 import math
 from pathlib import Path
 
-from analysis.cli.exits import fail
 from analysis.data import reader, store, validation
 from analysis.data.safety import quote_ident
+from analysis.errors import InputError
 
 
 def _open(args: argparse.Namespace) -> reader.StoreReader:
@@ -67,7 +68,7 @@ def cmd_roofline(args: argparse.Namespace) -> int:
             result = _roofline(args, db)
         _print(result.to_dict(), args.json)  # type: ignore[attr-defined]
     except ValueError as exc:
-        return fail(str(exc))
+        raise InputError(str(exc)) from None
     return 0
 
 
@@ -90,7 +91,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
                 result = costs.cost_point(tokens_per_s=tokens_per_s, utilization=args.utilization,
                                           hourly_usd=args.hourly_usd)
     except ValueError as exc:
-        return fail(str(exc))
+        raise InputError(str(exc)) from None
     out: dict[str, object] = {
         "chip": chip["slug"], "model": model["slug"], "bits": args.bits,
         "tokens_per_s_source": "roofline bound" if bound is not None else "given",
@@ -102,7 +103,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     try:
         _print(out, args.json)
     except ValueError as exc:
-        return fail(str(exc))
+        raise InputError(str(exc)) from None
     return 0
 
 
@@ -114,7 +115,7 @@ def cmd_forecasts(args: argparse.Namespace) -> int:
         with _open(args) as db:
             resolved = forecasts.resolve(db, as_of=as_of)
     except ValueError as exc:
-        return fail(str(exc))
+        raise InputError(str(exc)) from None
     items = forecasts.forecasts_json(resolved)
     if args.json:
         scores = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)

@@ -34,6 +34,7 @@ from analysis.data.contracts import (
     load_schema,
 )
 from analysis.data.safety import compile_pattern, is_identifier
+from analysis.errors import InputError
 
 DEFAULT_DATA_DIR = paths.ROOT / paths.DATA
 MAX_REPORTS_PER_CHECK = 10
@@ -62,7 +63,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class ValidationError(Exception):
+class ValidationError(InputError):
     """The data files have problems; ``problems`` lists every one."""
 
     def __init__(self, problems: Sequence[Problem]):

@@ -40,6 +40,7 @@ import duckdb
 import pandas as pd
 
 from analysis.data import sandbox, store, validation
+from analysis.errors import InputError
 
 TABLE = "forecasts"
 RULE_COLUMN = "rule"
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-class ForecastError(ValueError):
+class ForecastError(InputError, ValueError):
     """A rule that cannot be run or returns something other than one (outcome, evidence) row."""
 
 
