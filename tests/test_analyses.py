@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.build import analyses, pipeline
+from analysis.build import analyses, notebooks
 from analysis.data import reader, store, validation
 from tests.conftest import ROOT
 
@@ -67,7 +67,7 @@ def test_a_failing_analysis_leaves_the_store_unchanged(analysis_root: Path) -> N
     nb_path = analysis_root / "analyses" / "cost-scenario.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells[-1].source = "raise RuntimeError('broken analysis')"
-    pipeline.write_notebook(nb, nb_path)
+    notebooks.write_notebook(nb, nb_path)
     with pytest.raises(analyses.AnalysisFailed, match="broken analysis"):
         store.build(tables, target, extend=lambda p: analyses.extend_store(analysis_root, p, echo=lambda s: None))
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before

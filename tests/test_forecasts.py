@@ -16,6 +16,7 @@ import pytest
 
 from analysis.build import bookstore
 from analysis.data import reader, validation
+from analysis.rules import forecast_rules
 from analysis.rules import forecasts as F
 
 pytestmark = pytest.mark.data
@@ -64,7 +65,7 @@ def test_every_rule_runs_on_the_real_store(real_store: Path) -> None:
     assert len(registry) >= 14
     for row in registry.to_dict("records"):
         for as_of in (row["made_on"], "2026-11-29", row["resolve_by"], pd.Timestamp(row["resolve_by"]) + pd.Timedelta(days=1)):
-            outcome, evidence = F.run_rule(con, row["rule"], as_of=as_of, resolve_by=row["resolve_by"])
+            outcome, evidence = forecast_rules.run_rule(con, row["rule"], as_of=as_of, resolve_by=row["resolve_by"])
             assert outcome in (True, False, None), row["forecast_id"]
             assert isinstance(evidence, str) and evidence, row["forecast_id"]
             if outcome is False and pd.Timestamp(as_of) <= pd.Timestamp(row["resolve_by"]):

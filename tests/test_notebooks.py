@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.build import pipeline
+from analysis.build import notebooks, pipeline
 from analysis.data import validation
 from tests.conftest import ROOT
 
@@ -69,7 +69,7 @@ def test_notebook_is_normalized(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     nb = nbformat.reads(text, as_version=4)
     assert "papermill" not in nb.metadata
-    again = nbformat.writes(pipeline.normalize(nbformat.reads(text, as_version=4)), version=4) + "\n"
+    again = nbformat.writes(notebooks.normalize(nbformat.reads(text, as_version=4)), version=4) + "\n"
     assert again == text, f"{path.name} carries run-to-run metadata churn"
 
 

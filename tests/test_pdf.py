@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from analysis.book import markers
-from analysis.build import pipeline, publish
+from analysis.build import html_build, pipeline, publish
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.build, pytest.mark.slow]
@@ -27,7 +27,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the built book: the test prints the PDF there, never into the working tree."""
     root = tmp_path_factory.mktemp("pdf") / "book"
     root.mkdir()
-    for name in (*pipeline.HTML_SOURCES, "chapters", "data", "_bibliography"):
+    for name in (*html_build.HTML_SOURCES, "chapters", "data", "_bibliography"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.build import bookstore, pipeline
+from analysis.build import bookstore, notebooks, pipeline
 from analysis.data import store
 from tests.conftest import WIDGETS_CSV
 
@@ -33,7 +33,7 @@ def _chapter(query: str) -> nbformat.NotebookNode:
         "from analysis.data.reader import open_store\n"
         f"db = open_store(store)\nprint(db.sql({query!r}).to_string(index=False), as_of)"
     )
-    return pipeline.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), params, body]))
+    return notebooks.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), params, body]))
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def project(tmp_path: Path, data_dir: Path) -> Path:
     (tmp_path / "intro.md").write_text("# Intro\n")
     chapters = tmp_path / "chapters"
     chapters.mkdir()
-    pipeline.write_notebook(_chapter("SELECT slug, memory_gb FROM widgets ORDER BY slug"), chapters / "a-widgets.ipynb")
-    pipeline.write_notebook(_chapter("SELECT count(*) AS n FROM sources"), chapters / "b-sources.ipynb")
+    notebooks.write_notebook(_chapter("SELECT slug, memory_gb FROM widgets ORDER BY slug"), chapters / "a-widgets.ipynb")
+    notebooks.write_notebook(_chapter("SELECT count(*) AS n FROM sources"), chapters / "b-sources.ipynb")
     bookstore.build(data_dir, data_dir / store.STORE_NAME)
     return tmp_path
 
@@ -103,7 +103,7 @@ def test_a_failing_chapter_leaves_its_notebook_unchanged(project: Path) -> None:
     path = project / "chapters" / "a-widgets.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[2].source = "raise RuntimeError('boom')"
-    pipeline.write_notebook(nb, path)
+    notebooks.write_notebook(nb, path)
     before = path.read_bytes()
     with pytest.raises(pipeline.ChapterFailed, match="boom"):
         _run(project)
@@ -115,5 +115,5 @@ def test_editing_a_chapter_makes_only_it_stale(project: Path) -> None:
     path = project / "chapters" / "b-sources.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[0].source = "# Sources, renamed"
-    pipeline.write_notebook(nb, path)
+    notebooks.write_notebook(nb, path)
     assert _run(project) == ["b-sources.ipynb"]

@@ -26,7 +26,7 @@ from analysis import escape
 from analysis.book import bibliography, figures
 from analysis.build import bookstore, rerun, workflow
 from analysis.data import safety, sandbox, store, validation
-from analysis.rules import forecasts
+from analysis.rules import forecast_rules, forecasts
 from tests.conftest import ROOT, SOURCES_CSV, SOURCES_META, WIDGETS_CSV, WIDGETS_META
 
 pytestmark = pytest.mark.data
@@ -234,9 +234,9 @@ def test_the_sandbox_has_teeth(tmp_path: Path, data_dir: Path) -> None:
             box._con.execute("SET enable_external_access = true")
         with pytest.raises(duckdb.Error):
             box._con.execute("CREATE TABLE store.main.x AS SELECT 1")
-    with pytest.raises(forecasts.ForecastError, match="read_text"):
-        forecasts.run_rule(duckdb.connect(str(path), read_only=True), HOSTNAME, as_of="2026-01-01",
-                           resolve_by="2026-01-01")
+    with pytest.raises(forecast_rules.ForecastError, match="read_text"):
+        forecast_rules.run_rule(duckdb.connect(str(path), read_only=True), HOSTNAME, as_of="2026-01-01",
+                                resolve_by="2026-01-01")
 
 
 # ------------------------------------------------------------------ contracts and YAML

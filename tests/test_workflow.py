@@ -28,7 +28,7 @@ import duckdb
 import nbformat
 import pytest
 
-from analysis.build import lock, parameters, pipeline, rerun, workflow
+from analysis.build import failures, faults, journal, lock, notebooks, parameters, pipeline, rerun, workflow
 from analysis.data import contracts, folder, reader, store, validation
 from tests.conftest import ROOT, SOURCES_CSV, SOURCES_META, WIDGETS_CSV, WIDGETS_META
 
@@ -59,7 +59,7 @@ def _chapter(query: str, params: str, body: str = "") -> nbformat.NotebookNode:
     code = nbformat.v4.new_code_cell(
         f"{SLEEP_MARK}\nfrom analysis.data.reader import open_store\n"
         f"db = open_store(store)\nframe = db.sql({query!r})\n{body}print(frame.to_string(index=False))")
-    return pipeline.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Chapter"), cell, code]))
+    return notebooks.normalize(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Chapter"), cell, code]))
 
 
 def make_small_book(root: Path) -> Path:
@@ -75,11 +75,11 @@ def make_small_book(root: Path) -> Path:
     (root / "intro.md").write_text("# A small book\n\nFor the tests of the build sequence.\n")
     chapters = root / "chapters"
     chapters.mkdir()
-    pipeline.write_notebook(_chapter("SELECT slug, memory_gb FROM widgets ORDER BY slug",
+    notebooks.write_notebook(_chapter("SELECT slug, memory_gb FROM widgets ORDER BY slug",
                                      'store = "../data/inference.duckdb"\nas_of = "2026-01-01"',
                                      'frame["per_gb"] = [int(100 / m) for m in frame["memory_gb"]]\n'),
                             chapters / "a-widgets.ipynb")
-    pipeline.write_notebook(_chapter("SELECT source_id, title FROM sources ORDER BY source_id",
+    notebooks.write_notebook(_chapter("SELECT source_id, title FROM sources ORDER BY source_id",
                                      'store = "../data/inference.duckdb"\narticle_date = "2025-04-15"'),
                             chapters / "b-sources.ipynb")
     shutil.copy(ROOT / "chapters" / "appendix-bibliography.md", chapters / "appendix-bibliography.md")
@@ -154,7 +154,7 @@ def book_state(root: Path) -> dict[str, Any]:
     page = (html / "chapters" / "a-widgets.html")
     return {"data": data, "notebooks": tree(root / "chapters", "*.ipynb"), "store": widgets,
             "pages": sorted(tree(html, "*.html")), "page_has_gamma": page.is_file() and "gamma" in page.read_text(),
-            "staging": (root / workflow.NEXT).exists(), "journal": (root / workflow.JOURNAL).exists()}
+            "staging": (root / journal.NEXT).exists(), "journal": (root / journal.JOURNAL).exists()}
 
 
 def edition(state: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> dict[str, str]:
@@ -182,7 +182,7 @@ def _fault_case(built: Path, base: Path, point: str | None) -> dict[str, Any]:
     root = copy_book(built, base / (point or "reference") / "book")
     folder = incoming(base / (point or "reference"), NEW_EDITION)
     pages_before = book_state(root)["pages"]
-    env = {workflow.FAULT_ENV: point} if point else {}
+    env = {faults.FAULT_ENV: point} if point else {}
     killed = cli("rerun", "--data", str(folder), root=root, env=env)
     after_kill = book_state(root)
     listed = sorted(tree(root / "_build" / "html", "*.html"))
@@ -285,7 +285,7 @@ BAD_PARAMS = {
 def test_a_bad_parameter_is_refused_before_anything_runs(pair: str, small: Path) -> None:
     before = book_state(small)
     said: list[str] = []
-    with pytest.raises(workflow.BuildFailed) as info:
+    with pytest.raises(failures.BuildFailed) as info:
         workflow.run(small, "build", param_pairs=[pair], force=True, echo=said.append)
     assert info.value.step == "check" and info.value.code == 2
     assert BAD_PARAMS[pair] in info.value.message, info.value.message
@@ -403,7 +403,7 @@ def test_forecasts_keep_their_article_rows(real_data: Path, tmp_path: Path) -> N
     report = info.value.report()
     assert (f"{folder}/forecasts.replace.csv, column 'source': no row has source 'article'; the contract requires "
             "at least one (must_include") in report, report
-    assert not (real_data / workflow.NEXT).exists()
+    assert not (real_data / journal.NEXT).exists()
 
 
 def test_a_bad_rule_is_reported_at_the_incoming_file_and_line(real_data: Path, tmp_path: Path) -> None:
@@ -737,7 +737,7 @@ def test_a_full_disk_says_what_to_free_and_changes_nothing(case: str, built_smal
             subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", str(mount)], check=True)
             root = copy_book(built_small, mount / "book")
             usage = shutil.disk_usage(mount)
-            need = workflow.space_needed(root, "rerun")
+            need = failures.space_needed(root, "rerun")
             extra = need // 2 if case == "small-disk-at-check" else need + 256 * 1024
             size = (usage.used + extra + 4095) // 4096 * 4096
             subprocess.run(["mount", "-o", f"remount,size={size}", str(mount)], check=True)
@@ -756,7 +756,7 @@ def test_a_full_disk_says_what_to_free_and_changes_nothing(case: str, built_smal
         assert ".next" not in done.stderr and "make store" not in done.stderr
         unchanged(root, before)
         assert not [p.name for p in (root / "data").iterdir() if p.name.startswith(".")]
-        assert not (root / workflow.NEXT).exists()
+        assert not (root / journal.NEXT).exists()
     finally:
         if case != "file-size-limit":
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)

@@ -29,21 +29,22 @@ import pandas as pd
 import yaml
 
 from analysis import paths
-from analysis.build import pipeline
+from analysis.build import notebooks, pipeline
 from analysis.data.safety import quote_ident
+from analysis.errors import StepError
 
 RUNS_FILE = paths.ANALYSES / "runs.yml"
 CACHE_DIR = paths.ANALYSES_CACHE
 
 
-class AnalysisFailed(Exception):
+class AnalysisFailed(StepError):
     """An analysis notebook raised; the store was not swapped in."""
 
 
 # The layers an analysis notebook may compute with: the package's base modules (paths, escape,
 # precision) and the data, models and rules layers. The book and build layers and the command line
 # are tooling: changing them re-runs no analysis.
-TOOLING = ("book", "build", "cli.py", "__main__.py")
+TOOLING = ("book", "build", "cli", "__main__.py")
 
 
 def code_digest() -> str:
@@ -74,7 +75,7 @@ def load_runs(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _source_hash(path: Path) -> str:
-    return pipeline.source_hash(nbformat.read(path, as_version=4))
+    return notebooks.source_hash(nbformat.read(path, as_version=4))
 
 
 def _table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -5,7 +5,7 @@
 outside the book (``python -m analysis store --data DIR --store FILE``), and what the tests and the
 benchmarks build their stores with. It validates a data folder (``analysis.data.validation``), writes
 the store (``analysis.data.store``) with the forecasts' rules checked in their sandbox
-(``analysis.rules.forecasts.rule_problems``) and, given the root of a book, adds the tables of its
+(``analysis.rules.forecast_rules.rule_problems``) and, given the root of a book, adds the tables of its
 parametrized analyses (``analysis.build.analyses``) before the new store is renamed into place.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 from analysis import paths
 from analysis.build import analyses
 from analysis.data import store, validation
-from analysis.rules import forecasts
+from analysis.rules import forecast_rules
 
-CHECKS: tuple[store.Check, ...] = (forecasts.rule_problems,)
+CHECKS: tuple[store.Check, ...] = (forecast_rules.rule_problems,)
 
 
 def build_tables(tables: Mapping[str, validation.LoadedTable], store_path: Path, *, root: Path | None = None,

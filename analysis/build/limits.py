@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 
+from analysis.errors import InputError
+
 CELL_TIMEOUT_ENV = "INFERENCE_BOOK_CELL_TIMEOUT"
 HTML_TIMEOUT_ENV = "INFERENCE_BOOK_HTML_TIMEOUT"
 CELL_TIMEOUT_S = 900.0
@@ -17,7 +19,7 @@ HTML_TIMEOUT_S = 1800.0
 MAX_TIMEOUT_S = 24 * 3600.0
 
 
-class LimitError(ValueError):
+class LimitError(InputError, ValueError):
     """A limit set in the environment that is not a number of seconds."""
 
 

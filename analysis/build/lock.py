@@ -22,11 +22,12 @@ from pathlib import Path
 from types import TracebackType
 
 from analysis import paths
+from analysis.errors import LockedError
 
 LOCK_NAME = paths.LOCK_NAME
 
 
-class BuildLocked(Exception):
+class BuildLocked(LockedError):
     """Another build, store or rerun holds the lock (or the lock file cannot be made)."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import nbformat
 
 from analysis import paths
+from analysis.errors import InputError
 
 PARAMETERS_TAG = "parameters"
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -36,7 +37,7 @@ SLUG_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 MAX_VALUE_CHARS = 200
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError, ValueError):
     """A parameter the book cannot take; the message says what it accepts."""
 
 

@@ -1,4 +1,4 @@
-"""Run the chapters that are stale, keep their recorded outputs byte-stable, build the HTML.
+"""Run the chapters that are stale and record what each read.
 
 A chapter is stale when the hash of its inputs differs from the one recorded in
 ``chapters/_execution.json`` after its last run. The inputs are: the notebook's cell sources (not its
@@ -6,8 +6,9 @@ outputs, not the cell papermill injects), the parameters passed to it, the conte
 store table it read on its last run (recorded while it ran, through ``StoreReader``), and the source
 of the ``analysis`` modules chapters import. Stale chapters are executed by papermill into a
 temporary file; only a successful run replaces the notebook, after the metadata papermill changes on
-every run (timestamps, durations, kernel versions, random cell ids) has been normalized away, so an
-unchanged chapter executed again is the same bytes.
+every run (timestamps, durations, kernel versions, random cell ids) has been normalized away
+(``analysis.build.notebooks``), so an unchanged chapter executed again is the same bytes. The HTML
+is built from the executed chapters by ``analysis.build.html_build``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,28 +27,18 @@ import nbformat
 import yaml
 
 from analysis import paths
-from analysis.build import limits
+from analysis.build import limits, notebooks
 from analysis.build import parameters as params_mod
 from analysis.data import reader
 from analysis.data import store as store_mod
 from analysis.data.safety import quote_ident
+from analysis.errors import StepError
 
 ROOT = paths.ROOT
 CHAPTERS_DIR = ROOT / paths.CHAPTERS
 STATE_FILE = CHAPTERS_DIR / paths.STATE_NAME
 STATUS_PAGE = CHAPTERS_DIR / paths.STATUS_NAME
 KERNEL_NAME = "python3"
-BIB_DIR = paths.BIBLIOGRAPHY.as_posix()
-LANGUAGE_INFO = {
-    "codemirror_mode": {"name": "ipython", "version": 3},
-    "file_extension": ".py",
-    "mimetype": "text/x-python",
-    "name": "python",
-    "nbconvert_exporter": "python",
-    "pygments_lexer": "ipython3",
-}
-KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-INJECTED_TAG = "injected-parameters"
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 
 
@@ -81,16 +69,6 @@ def toc_files(root: Path = ROOT) -> list[Path]:
 def chapter_notebooks(root: Path = ROOT) -> list[Path]:
     """The executable chapters, in book order."""
     return [p for p in toc_files(root) if p.suffix == ".ipynb"]
-
-
-def source_hash(nb: nbformat.NotebookNode) -> str:
-    """Hash of what a person wrote in the notebook: cell types and sources, nothing executed."""
-    cells = [
-        [c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"]]
-        for c in nb.cells
-        if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])
-    ]
-    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
 
 
 def store_table_hashes(store_path: Path) -> dict[str, str]:
@@ -143,31 +121,6 @@ def inputs_hash(source: str, parameters: Mapping[str, Any], tables: Mapping[str,
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what changes from run to run without changing what the chapter says."""
-    nb.metadata.pop("papermill", None)
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
-    for index, cell in enumerate(nb.cells):
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        cell["id"] = f"cell-{index:03d}"
-        if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                output.get("metadata", {}).pop("papermill", None)
-    nb.nbformat, nb.nbformat_minor = 4, 5
-    return nb
-
-
-def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write atomically: a complete file or the old one, never half of one."""
-    text = nbformat.writes(nb, version=4)
-    if not text.endswith("\n"):
-        text += "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
 
 def load_state(path: Path = STATE_FILE) -> dict[str, Any]:
     if not path.exists():
@@ -214,7 +167,7 @@ def plan(
             plans.append(Plan(nb_path, True, "never executed", ""))
             continue
         read = {t: known.get(t) for t in recorded.get("tables", [])}
-        digest = inputs_hash(source_hash(nb), params, read)
+        digest = inputs_hash(notebooks.source_hash(nb), params, read)
         if force:
             plans.append(Plan(nb_path, True, "forced", digest))
         elif recorded.get("inputs") != digest:
@@ -227,7 +180,7 @@ def plan(
 def _why(recorded: Mapping[str, Any], nb: nbformat.NotebookNode, params: Mapping[str, Any],
          read: Mapping[str, str | None]) -> str:
     reasons = []
-    if recorded.get("source") != source_hash(nb):
+    if recorded.get("source") != notebooks.source_hash(nb):
         reasons.append("notebook changed")
     if recorded.get("parameters", {}) != dict(params):
         reasons.append("parameters changed")
@@ -248,7 +201,7 @@ def chapter_parameters(nb: nbformat.NotebookNode | Path, parameters: Mapping[str
     return params_mod.for_notebook(parameters, params_mod.declared(nb))
 
 
-class ChapterFailed(Exception):
+class ChapterFailed(StepError):
     """A chapter raised while executing; its notebook was left as it was."""
 
 
@@ -305,7 +258,7 @@ def execute(
         except papermill.PapermillExecutionError as exc:
             raise ChapterFailed(f"{nb_path.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}") from None
         seconds = time.perf_counter() - start
-        nb = normalize(nbformat.read(out, as_version=4))
+        nb = notebooks.normalize(nbformat.read(out, as_version=4))
     return nb, tables, seconds
 
 
@@ -333,8 +286,8 @@ def run_stale(
         params = chapter_parameters(p.notebook, parameters)
         nb, read, seconds = execute(p.notebook, store_path, params)
         read_hashes = dependency_hashes(store_path, read, tables)
-        src = source_hash(nb)
-        write_notebook(nb, p.notebook)
+        src = notebooks.source_hash(nb)
+        notebooks.write_notebook(nb, p.notebook)
         state[rel] = {
             "inputs": inputs_hash(src, params, read_hashes),
             "source": src,
@@ -388,63 +341,3 @@ def write_status_page(state: Mapping[str, Any], root: Path = ROOT) -> None:
     path = root / paths.CHAPTERS / STATUS_PAGE.name
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
-
-
-HTML_SOURCES = ("_config.yml", "_toc.yml", "intro.md", "_static", "_ext")
-"""What the HTML build reads besides the chapters and the bibliography (copied into the staged book)."""
-
-
-def html_inputs_hash(root: Path = ROOT) -> str:
-    """Hash of everything the HTML build of the book in ``root`` reads (the same for the book and for
-    its staged copy, so a build can be skipped when nothing it reads has changed)."""
-    h = hashlib.sha256()
-    files = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
-             *sorted((root / "_ext").glob("*.py")), root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
-             *sorted(p for p in (root / paths.CHAPTERS).rglob("*") if p.is_file() and not p.name.startswith("."))]
-    for p in files:
-        if p.is_file():
-            h.update(p.relative_to(root).as_posix().encode())
-            h.update(p.read_bytes())
-    h.update(b"analysis/__init__.py" + (paths.PACKAGE / "__init__.py").read_bytes())
-    return h.hexdigest()
-
-
-class HtmlFailed(RuntimeError):
-    """The HTML build failed, warned, or ran past its time limit."""
-
-
-def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None] = print) -> None:
-    """Build the HTML of the book in ``src`` with zero warnings into ``out`` (which must not exist),
-    with its figure files, using ``cache`` for Sphinx's state between builds.
-
-    ``src`` is the staged book (``analysis.build.workflow``), so a failed or interrupted build changes
-    nothing the reader sees. The build runs in its own process group and is stopped, with everything
-    it started, when it passes ``limits.html_timeout()``."""
-    import signal
-
-    from analysis.book import bibliography, figures
-
-    figures.write_vega_bundle(src / "_static")
-    bibliography.write_bib(src / "data" / store_mod.STORE_NAME, src / BIB_DIR / bibliography.BIB_NAME)
-    timeout = limits.html_timeout()
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(src), "--path-output", str(cache), "-W", "-n", "--keep-going", "--quiet"]
-    echo("html: jupyter-book build -W -n --keep-going")
-    proc = subprocess.Popen(cmd, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise HtmlFailed(f"the HTML build ran longer than the limit of {timeout:g} s "
-                         f"({limits.HTML_TIMEOUT_ENV}) and was stopped") from None
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise HtmlFailed("jupyter-book build failed:\n" + output.strip()[-6000:])
-    built = cache / "_build" / "html"
-    figures.export_figures(chapter_notebooks(src), built / figures.FIGURES_DIR)
-    shutil.copytree(built, out)

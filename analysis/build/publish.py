@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analysis import paths
 from analysis.build import offline
+from analysis.errors import StepError
 
 PDF_NAME = "inference-cost-book.pdf"
 CHART_TIMEOUT_MS = 60000
@@ -28,6 +29,10 @@ SETTLED_JS = """() => {
   window.__lastHeight = h;
   return settled;
 }"""
+
+
+class PdfFailed(StepError, RuntimeError):
+    """The single-page build failed, or the page asked for a resource off the machine."""
 
 
 def build_singlehtml(root: Path) -> Path:
@@ -42,7 +47,7 @@ def build_singlehtml(root: Path) -> Path:
     cmd = [str(exe), "build", str(root), "--builder", "singlehtml", "--path-output", str(stage), "--quiet"]
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError("single-page build failed:\n" + (done.stdout + done.stderr)[-4000:])
+        raise PdfFailed("single-page build failed:\n" + (done.stdout + done.stderr)[-4000:])
     return stage / "_build" / "singlehtml"
 
 
@@ -70,7 +75,7 @@ def print_pdf(folder: Path, out: Path) -> Path:
         page.pdf(path=str(out), format="A4", print_background=True,
                  margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
     if offsite:
-        raise RuntimeError(f"the single-page book asked for {len(offsite)} off-machine resources, e.g. {offsite[0]}")
+        raise PdfFailed(f"the single-page book asked for {len(offsite)} off-machine resources, e.g. {offsite[0]}")
     return out
 
 

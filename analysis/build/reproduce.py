@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from analysis import paths
-from analysis.build import analyses, pipeline
+from analysis.build import analyses, notebooks, pipeline
 
 DISABLE_ENV = "NPY_DISABLE_CPU_FEATURES"
 RUNTIME_FILE = "runtime.json"
@@ -62,7 +62,7 @@ def reexecute(root: Path, out_dir: Path) -> None:
     for nb_path in pipeline.chapter_notebooks(root):
         params = state.get(nb_path.relative_to(root).as_posix(), {}).get("parameters", {})
         nb, _, _ = pipeline.execute(nb_path, store_path, params)
-        pipeline.write_notebook(nb, out_dir / nb_path.name)
+        notebooks.write_notebook(nb, out_dir / nb_path.name)
     for name, spec in analyses.load_runs(root).items():
         notebook = root / paths.ANALYSES / spec["notebook"]
         for i, params in enumerate(spec["runs"]):

@@ -227,45 +227,10 @@ def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_c
     changes: list[TableChange] = []
     origins: Origins = {"files": {}}
     for name, (path, sidecar, replace) in tables.items():
-        try:
-            schema = load_schema(sidecar)
-        except SchemaError as exc:
-            problems.append(validation.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1]))
-            continue
-        loaded, found = validation.load_table(schema, path, whole=False)
-        if found:
+        change, found = _merge_table(name, path, sidecar, replace, data_dir, incoming, staging, origins)
+        if change is None:
             problems.extend(found)
             continue
-        assert loaded is not None
-        new = loaded.frame
-        base_path = data_dir / f"{name}.csv"
-        base = _read_rows(base_path) if base_path.exists() else pd.DataFrame(columns=list(schema.column_names))
-        columns = [c for c in base.columns if c in schema.column_names] or list(schema.column_names)
-        columns += [c for c in schema.column_names if c not in columns]
-        new_keys, base_keys = _key(new, schema.primary_key), _key(base, schema.primary_key)
-        change = TableChange(name, replaced=replace)
-        base_rows = {k: tuple(r) for k, r in zip(base_keys, base[columns].itertuples(index=False))} if len(base) else {}
-        for k, row in zip(new_keys, new[columns].itertuples(index=False)):
-            if k not in base_rows:
-                change.added.append(k.replace("\x1f", "/"))
-            elif base_rows[k] != tuple(row):
-                change.updated.append(k.replace("\x1f", "/"))
-        if replace:
-            change.removed = [k.replace("\x1f", "/") for k in base_keys if k not in set(new_keys)]
-        text, origin = _merged_text(base_path, base_keys, new, new_keys, columns, loaded.lines, path,
-                                    replace=replace, changed=set(change.added) | set(change.updated))
-        if change.changed or replace:
-            (staging / f"{name}.csv").write_text(text, encoding="utf-8", newline="")
-        line, by_line = 2, {}
-        for record, src in zip(_record_lines(text)[1:], origin):
-            by_line[line] = src
-            line += record.count("\n") or 1
-        if sidecar.parent == incoming:
-            shutil.copy(sidecar, staging / sidecar.name)
-            origins["files"][sidecar.name] = str(sidecar)
-        if change.changed or replace:
-            origins["files"][f"{name}.csv"] = str(path)
-        origins[name] = by_line
         changes.append(change)
     if problems:
         return changes, problems, origins, {}
@@ -276,6 +241,66 @@ def merge_with_origins(data_dir: Path, incoming: Path, staging: Path, *, allow_c
             problems.append(relocate(p, staging, origins, data_dir))
         return changes, problems, origins, {}
     return changes, problems, origins, validated
+
+
+def _merge_table(name: str, path: Path, sidecar: Path, replace: bool, data_dir: Path, incoming: Path,
+                 staging: Path, origins: Origins) -> tuple[TableChange | None, list[validation.Problem]]:
+    """Merge the incoming file ``path`` into table ``name`` of ``data_dir``, writing the result into
+    ``staging`` when it changes, and note in ``origins`` where its files and lines came from. Returns
+    the change, or None and the problems of the incoming file or its contract."""
+    try:
+        schema = load_schema(sidecar)
+    except SchemaError as exc:
+        return None, [validation.Problem(str(sidecar), None, None, str(exc).split(": ", 1)[-1])]
+    loaded, found = validation.load_table(schema, path, whole=False)
+    if found:
+        return None, found
+    assert loaded is not None
+    new = loaded.frame
+    base_path = data_dir / f"{name}.csv"
+    base = _read_rows(base_path) if base_path.exists() else pd.DataFrame(columns=list(schema.column_names))
+    columns = [c for c in base.columns if c in schema.column_names] or list(schema.column_names)
+    columns += [c for c in schema.column_names if c not in columns]
+    new_keys, base_keys = _key(new, schema.primary_key), _key(base, schema.primary_key)
+    change = _table_change(name, replace, base, base_keys, new, new_keys, columns)
+    text, origin = _merged_text(base_path, base_keys, new, new_keys, columns, loaded.lines, path,
+                                replace=replace, changed=set(change.added) | set(change.updated))
+    if change.changed or replace:
+        (staging / f"{name}.csv").write_text(text, encoding="utf-8", newline="")
+    by_line = _origin_by_line(text, origin)
+    if sidecar.parent == incoming:
+        shutil.copy(sidecar, staging / sidecar.name)
+        origins["files"][sidecar.name] = str(sidecar)
+    if change.changed or replace:
+        origins["files"][f"{name}.csv"] = str(path)
+    origins[name] = by_line
+    return change, []
+
+
+def _table_change(name: str, replace: bool, base: pd.DataFrame, base_keys: pd.Series, new: pd.DataFrame,
+                  new_keys: pd.Series, columns: list[str]) -> TableChange:
+    """The rows of ``new`` added to ``base`` or updated in it, compared on ``columns`` (and, for a
+    whole-table replacement, the rows of ``base`` removed), by key."""
+    change = TableChange(name, replaced=replace)
+    base_rows = {k: tuple(r) for k, r in zip(base_keys, base[columns].itertuples(index=False))} if len(base) else {}
+    for k, row in zip(new_keys, new[columns].itertuples(index=False)):
+        if k not in base_rows:
+            change.added.append(k.replace("\x1f", "/"))
+        elif base_rows[k] != tuple(row):
+            change.updated.append(k.replace("\x1f", "/"))
+    if replace:
+        change.removed = [k.replace("\x1f", "/") for k in base_keys if k not in set(new_keys)]
+    return change
+
+
+def _origin_by_line(text: str, origin: list[tuple[str, int]]) -> dict[int, tuple[str, int]]:
+    """Line of each data record in the merged CSV ``text`` -> the (file, line) it came from."""
+    by_line: dict[int, tuple[str, int]] = {}
+    line = 2
+    for record, src in zip(_record_lines(text)[1:], origin):
+        by_line[line] = src
+        line += record.count("\n") or 1
+    return by_line
 
 
 def relocate(problem: validation.Problem, staging: Path, origins: Mapping[str, Any], data_dir: Path | None = None,

@@ -21,7 +21,7 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
 from analysis import paths
-from analysis.build import pipeline
+from analysis.build import notebooks, pipeline
 
 FORMAT = "md:myst"
 SOURCE_DIR = "source"
@@ -58,7 +58,7 @@ def sync(notebook: Path) -> bool:
     combined = combine_inputs_with_outputs(read_text(notebook), nb, fmt=FORMAT)
     combined.metadata = nb.metadata
     combined.metadata["jupytext"] = {"formats": FORMATS}
-    pipeline.write_notebook(pipeline.normalize(combined), notebook)
+    notebooks.write_notebook(notebooks.normalize(combined), notebook)
     return True
 
 
@@ -75,7 +75,7 @@ def write_text(notebook: Path) -> Path:
     """Write (or rewrite) the text of ``notebook`` from its cells and declare the pairing in it."""
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata["jupytext"] = {"formats": FORMATS}
-    pipeline.write_notebook(nb, notebook)
+    notebooks.write_notebook(nb, notebook)
     out = text_path(notebook)
     out.parent.mkdir(exist_ok=True)
     jupytext.write(nb, out, fmt=FORMAT)

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from analysis.data.safety import MAX_YAML_BYTES, compile_pattern, load_yaml
+from analysis.errors import InputError
 
 COLUMN_TYPES = ("string", "integer", "number", "boolean", "date", "list")
 ORIGIN_FIELDS = ("title", "producer", "url", "date_accessed", "licence", "citation")
@@ -88,7 +89,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
 _VALIDATOR = jsonschema.Draft202012Validator(CONTRACT_SCHEMA)
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError, ValueError):
     """A sidecar that does not describe a table properly."""
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from analysis.errors import InputError
+
 IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 MAX_IDENTIFIER = 63
 IDENTIFIER_RULE = "a lower-case letter, then lower-case letters, digits or underscores (at most 63)"
@@ -27,7 +29,7 @@ MAX_PATTERN = 200
 MAX_YAML_BYTES = 256 * 1024
 
 
-class UnsafeName(ValueError):
+class UnsafeName(InputError, ValueError):
     """A table or column name that does not match ``IDENTIFIER_RE``."""
 
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import duckdb
 
+from analysis.errors import InputError
+
 TIME_LIMIT_S = 10.0
 MEMORY_LIMIT = "512MB"
 MAX_ROWS = 2
@@ -45,7 +47,7 @@ CONFIG = {
 }
 
 
-class RuleRefused(ValueError):
+class RuleRefused(InputError, ValueError):
     """A rule that may not run, or that failed or exceeded a limit while running."""
 
 

@@ -36,6 +36,7 @@ from analysis.data.contracts import (
     load_schema,
 )
 from analysis.data.safety import is_identifier
+from analysis.errors import InputError
 
 DEFAULT_DATA_DIR = paths.ROOT / paths.DATA
 MAX_CSV_BYTES = 64 * 1024 * 1024
@@ -62,7 +63,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class ValidationError(Exception):
+class ValidationError(InputError):
     """The data files have problems; ``problems`` lists every one."""
 
     def __init__(self, problems: Sequence[Problem]):

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from analysis.data import safety, validation
 from analysis.data.contracts import SIDECAR_SUFFIX, load_schema
+from analysis.errors import InputError
 
 MAX_RELEASE_BYTES = 256 * 1024 * 1024
 RELEASES_TABLE = "releases"
@@ -41,7 +42,7 @@ COMMIT_PATTERN = safety.compile_pattern(r"[0-9a-f]{40}")
 SOURCE_ID_PATTERN = safety.compile_pattern(r"[a-z0-9][a-z0-9.-]{0,99}")
 
 
-class ReleaseError(ValueError):
+class ReleaseError(InputError, ValueError):
     """A release the importer cannot read as its format: names the file and the record."""
 
     def __init__(self, file: str, record: str | None, message: str):

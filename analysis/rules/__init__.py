@@ -1,1 +1,2 @@
-"""The rules that judge: ``verdicts`` on the article's claims, ``forecasts`` and their resolution rules."""
+"""The rules that judge: ``verdicts`` on the article's claims, ``forecasts`` and their resolution rules
+(``forecast_rules``)."""

@@ -1,32 +1,14 @@
 """Testable forecasts: a registry of predictions, each resolved by a rule over the store, and scored.
 
 The registry is ``data/forecasts.csv`` (contract in ``forecasts.meta.yml``). Every row carries a
-**resolution rule**: one DuckDB ``SELECT`` that returns exactly one row with the columns
-
-* ``outcome`` (BOOLEAN): true, false, or NULL while the store cannot decide, and
-* ``evidence`` (VARCHAR): the ids of the rows used, or a short text naming them.
-
-A rule may use two named parameters, ``$as_of`` (DATE) and ``$resolve_by`` (DATE, the row's
-deadline). The rules of the registry follow these conventions, which ``check_rules`` enforces where it
-can and the tests check for the real registry:
-
-* evidence is restricted to rows dated on or before ``$as_of``;
-* a rule returns false only once the deadline has passed (``$as_of > $resolve_by``) or when evidence
-  dated on or before ``$as_of`` already decides the statement;
-* a decision (true or false) comes with non-empty evidence.
+**resolution rule**, one DuckDB ``SELECT`` returning one (``outcome``, ``evidence``) row;
+``analysis.rules.forecast_rules`` says what a rule may do and return, runs it in the sandbox and
+checks every rule of the registry when the store is built.
 
 **Resolution** (``resolve``): as of a date before a forecast's ``made_on`` the forecast is pending,
 whatever its rule says; otherwise its rule runs with ``$as_of`` bound to the date and the status is
 ``'true'``, ``'false'`` or ``'pending'`` (NULL outcome). A forecast is thus resolved before its
 deadline only when its rule already decides from evidence dated on or before ``as_of``.
-
-**Checks at build time** (``check_rules``, run by ``rule_problems`` on the just-built store): every
-rule must be a single SELECT that runs as of the forecast's ``made_on`` and as of its ``resolve_by``
-and returns one row with exactly the columns ``outcome`` BOOLEAN and ``evidence`` VARCHAR, with
-evidence whenever it decides; the tables it reads must be listed in ``evidence_tables`` (and exist);
-``resolve_by`` must not precede ``made_on``; an interval needs ``value_low <= value_high``; an
-article forecast needs a probability and its ``hedging`` rule. Each problem names data/forecasts.csv,
-the line and the column.
 
 **Probabilities of unhedged predictions.** The article states its predictions without
 probabilities. The book scores them by a fixed rule, written in each row's ``hedging`` column and
@@ -51,9 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -61,15 +41,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis.data import reader, sandbox, store, validation
+from analysis.data import reader
 from analysis.data.safety import quote_ident
 from analysis.escape import md_code_block, md_text
+from analysis.rules import forecast_rules
 
-TABLE = "forecasts"
-RULE_COLUMN = "rule"
-OUTCOME = "outcome"
-EVIDENCE = "evidence"
-PARAMS = ("as_of", "resolve_by")
 STATUSES = ("true", "false", "pending")
 UNHEDGED_PROBABILITY = 0.9
 SOFT_HEDGE_PROBABILITY = 0.7
@@ -82,10 +58,8 @@ RESOLVED_COLUMNS = (
 JSON_FIELDS = ("id", "statement", "source", "status", "resolve_by", "probability", "evidence")
 
 __all__ = [
-    "ForecastError",
     "brier",
     "calibration_table",
-    "check_rules",
     "forecasts_json",
     "interval_coverage",
     "load",
@@ -93,80 +67,9 @@ __all__ = [
     "resolve",
     "resolve_con",
     "rules_markdown",
-    "run_rule",
     "scores",
     "scores_table",
 ]
-
-
-class ForecastError(ValueError):
-    """A rule that cannot be run or returns something other than one (outcome, evidence) row."""
-
-
-def _used_params(rule: str) -> list[str]:
-    return [p for p in PARAMS if re.search(rf"\${p}\b", rule)]
-
-
-def _as_date(value: Any) -> dt.date:
-    stamp = pd.Timestamp(value)
-    if pd.isna(stamp):
-        raise ValueError(f"not a date: {value!r}")
-    return stamp.date()
-
-
-def _declared(listed: Any) -> list[str]:
-    if isinstance(listed, str):
-        return [t.strip() for t in listed.split(store.LIST_SEPARATOR) if t.strip()]
-    if listed is None or (isinstance(listed, float) and math.isnan(listed)):
-        return []
-    return [str(t) for t in listed]
-
-
-def _sandbox_for(target: Any) -> tuple[sandbox.RuleSandbox, bool]:
-    """The sandbox a rule runs in: ``target`` itself, or one opened on the store file behind a
-    connection or ``StoreReader`` (a rule never runs on the caller's own connection)."""
-    if isinstance(target, sandbox.RuleSandbox):
-        return target, False
-    path = getattr(target, "path", None)
-    if not isinstance(path, Path):
-        path = sandbox.store_path_of(_connection(target))
-    return sandbox.RuleSandbox(path), True
-
-
-def run_rule(
-    target: Any, rule: str, *, as_of: Any, resolve_by: Any, declared: Iterable[str] | None = None,
-    name: str = "rule",
-) -> tuple[bool | None, str | None]:
-    """Run one rule as of a date in the sandbox (``analysis.data.sandbox``) and return (outcome,
-    evidence); ``ForecastError`` if it is refused, fails, exceeds a limit or does not return one row
-    of (outcome BOOLEAN, evidence VARCHAR). ``target`` is a ``RuleSandbox``, or a connection or
-    ``StoreReader`` whose store file a sandbox is opened on; ``declared`` lists the tables the rule
-    may read (by default any table of the store)."""
-    values = {"as_of": _as_date(as_of), "resolve_by": _as_date(resolve_by)}
-    params = {p: values[p] for p in _used_params(rule)}
-    box, opened = _sandbox_for(target)
-    try:
-        allowed = box.tables if declared is None else set(declared)
-        rows, description = box.run(rule, params, declared=allowed, name=name)
-    except sandbox.RuleRefused as exc:
-        raise ForecastError(str(exc)) from None
-    finally:
-        if opened:
-            box.close()
-    names = [d[0] for d in description]
-    if names != [OUTCOME, EVIDENCE]:
-        raise ForecastError(f"must return the columns outcome, evidence; returns {', '.join(names) or 'none'}")
-    types = [d[1] for d in description]
-    if types != ["BOOLEAN", "VARCHAR"]:
-        raise ForecastError(f"must return outcome BOOLEAN and evidence VARCHAR; returns {' and '.join(types)}")
-    if len(rows) != 1:
-        raise ForecastError(f"must return exactly one row; returns {len(rows) if len(rows) <= sandbox.MAX_ROWS else 'more'}")
-    outcome, evidence = rows[0]
-    if outcome is not None and not (evidence or "").strip():
-        raise ForecastError("decides (outcome is not NULL) without naming evidence")
-    if evidence is not None and len(evidence) > sandbox.MAX_EVIDENCE:
-        raise ForecastError(f"evidence has {len(evidence)} characters; at most {sandbox.MAX_EVIDENCE} are allowed")
-    return outcome, evidence
 
 
 def _tables_read(rule: str) -> set[str]:
@@ -174,76 +77,6 @@ def _tables_read(rule: str) -> set[str]:
         return set(duckdb.get_table_names(reader.PLACEHOLDER_RE.sub("NULL", rule)))
     except duckdb.Error:
         return set()
-
-
-def _num(value: str) -> float | None:
-    return float(value) if value != "" else None
-
-
-TABLE = "forecasts"
-
-
-def rule_problems(store_path: Path, tables: Mapping[str, validation.LoadedTable]) -> list[validation.Problem]:
-    """The build-time check of the forecasts table (a ``store.Check``): the rules come from a data file,
-    so they run in ``sandbox.RuleSandbox`` on the closed, complete store file, never on the build's
-    own connection."""
-    if TABLE not in tables:
-        return []
-    with sandbox.RuleSandbox(store_path) as box:
-        return check_rules(box, tables[TABLE])
-
-
-def check_rules(box: sandbox.RuleSandbox, table: validation.LoadedTable) -> list[validation.Problem]:
-    """Problems with the forecasts table that need the built store, whose rules run in ``box``: rules
-    that are refused, fail, exceed a limit, return the wrong shape or types, or read unlisted tables;
-    deadlines before made_on; inverted intervals."""
-    problems: list[validation.Problem] = []
-    existing = box.tables
-    frame = table.frame
-    label = table.file_label
-
-    def add(i: int, column: str, message: str) -> None:
-        problems.append(validation.Problem(label, int(table.lines[i]), column, message))
-
-    for i, row in enumerate(frame.itertuples(index=False)):
-        fid = row.forecast_id
-        made_on, resolve_by = row.made_on, row.resolve_by
-        if resolve_by < made_on:
-            add(i, "resolve_by", f"deadline {resolve_by} is before made_on {made_on}")
-        low, high = _num(row.value_low), _num(row.value_high)
-        if low is not None and high is not None and low > high:
-            add(i, "value_high", f"interval is inverted: value_low {low} > value_high {high}")
-        if row.source == "article" and (row.probability == "" or row.hedging == ""):
-            add(i, "probability" if row.probability == "" else "hedging",
-                "an article forecast needs a probability and the hedging rule that fixed it")
-        listed = set(_declared(row.evidence_tables))
-        for name in sorted(listed - existing):
-            add(i, "evidence_tables", f"{name!r} is not a table of the store")
-        try:
-            unlisted = (box.parse(row.rule)[0] & existing) - listed
-        except sandbox.RuleRefused as exc:
-            add(i, RULE_COLUMN, f"rule of {fid!r}: {exc}")
-            continue
-        if unlisted:
-            add(i, "evidence_tables", f"the rule reads {', '.join(sorted(unlisted))}, which is not listed")
-            continue
-        for when in dict.fromkeys((made_on, resolve_by)):
-            try:
-                run_rule(box, row.rule, as_of=when, resolve_by=resolve_by, declared=listed & existing,
-                         name=f"rule {fid!r}")
-            except (ForecastError, ValueError) as exc:
-                add(i, RULE_COLUMN, f"rule of {fid!r} as of {when}: {exc}")
-                break
-    return problems
-
-
-def _connection(db_or_con: Any) -> duckdb.DuckDBPyConnection:
-    if isinstance(db_or_con, duckdb.DuckDBPyConnection):
-        return db_or_con
-    con = getattr(db_or_con, "_con", None)
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return con
-    raise TypeError(f"expected a duckdb connection or a StoreReader, got {type(db_or_con).__name__}")
 
 
 def _note_reads(db_or_con: Any, names: Iterable[str]) -> None:
@@ -254,27 +87,29 @@ def _note_reads(db_or_con: Any, names: Iterable[str]) -> None:
 
 def load(db_or_con: Any) -> pd.DataFrame:
     """The forecasts table of the store."""
-    _note_reads(db_or_con, [TABLE])
-    return _connection(db_or_con).execute(f"SELECT * FROM {quote_ident(TABLE)} ORDER BY made_on, forecast_id").df()
+    _note_reads(db_or_con, [forecast_rules.TABLE])
+    sql = f"SELECT * FROM {quote_ident(forecast_rules.TABLE)} ORDER BY made_on, forecast_id"
+    return forecast_rules.connection_of(db_or_con).execute(sql).df()
 
 
 def resolve_con(target: Any, forecasts: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
     """Status of every forecast as of a date, from its rule run in the sandbox of ``target`` (a
     ``RuleSandbox``, or a connection or ``StoreReader`` on a store file; see the module docstring)."""
-    when = _as_date(as_of)
+    when = forecast_rules.as_date(as_of)
     out = []
-    box, opened = _sandbox_for(target)
+    box, opened = forecast_rules.sandbox_for(target)
     try:
         for row in forecasts.to_dict("records"):
-            made_on, resolve_by = _as_date(row["made_on"]), _as_date(row["resolve_by"])
+            made_on, resolve_by = forecast_rules.as_date(row["made_on"]), forecast_rules.as_date(row["resolve_by"])
             status, evidence = "pending", ""
             if when >= made_on:
                 try:
-                    outcome, text = run_rule(box, row["rule"], as_of=when, resolve_by=resolve_by,
-                                             declared=_declared(row.get("evidence_tables")),
-                                             name=f"rule {row['forecast_id']!r}")
-                except ForecastError as exc:
-                    raise ForecastError(f"forecast {row['forecast_id']!r}: {exc}") from None
+                    outcome, text = forecast_rules.run_rule(
+                        box, row["rule"], as_of=when, resolve_by=resolve_by,
+                        declared=forecast_rules.declared_tables(row.get("evidence_tables")),
+                        name=f"rule {row['forecast_id']!r}")
+                except forecast_rules.ForecastError as exc:
+                    raise forecast_rules.ForecastError(f"forecast {row['forecast_id']!r}: {exc}") from None
                 evidence = text or ""
                 if outcome is not None:
                     status = "true" if outcome else "false"
@@ -302,7 +137,7 @@ def resolve(db_or_con: Any, forecasts: pd.DataFrame | None = None, *, as_of: Any
     tables: set[str] = set()
     for rule, listed in zip(forecasts["rule"], forecasts["evidence_tables"]):
         tables |= _tables_read(rule)
-        tables |= set(_declared(listed))
+        tables |= set(forecast_rules.declared_tables(listed))
     _note_reads(db_or_con, tables)
     return resolve_con(db_or_con, forecasts, as_of=as_of)
 
