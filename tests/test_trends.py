@@ -202,3 +202,16 @@ def test_annual_factor_and_halving_time() -> None:
         trends.annual_factor(-1.0, 1.0)
 
 
+
+
+def test_fitted_band_spans_the_fit_with_the_line_inside_its_band() -> None:
+    dates, prices = synthetic()
+    fit = trends.fit_decline(dates, prices, n_boot=500, seed=0, ci=0.9)
+    band = trends.fitted_band(fit, periods=12)
+    assert list(band.columns) == ["date", "fitted", "low", "high"] and len(band) == 12
+    assert band["date"].iloc[0] == fit.start and band["date"].iloc[-1] == fit.end
+    assert band["fitted"].iloc[0] == pytest.approx(fit.predict(fit.start))
+    assert (band["low"] <= band["fitted"]).all() and (band["fitted"] <= band["high"]).all()
+    assert band["fitted"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="at least 2"):
+        trends.fitted_band(fit, periods=1)

@@ -51,6 +51,15 @@ def price_observations(prices: pd.DataFrame, rule: str = "first-seen") -> pd.Dat
     return out.sort_values(["date", "provider", "price_id"]).reset_index(drop=True)
 
 
+def recent_spread(observed: pd.DataFrame, days: int = 365) -> tuple[float, float]:
+    """The lowest and highest output price of the observations dated within ``days`` of the latest
+    one (``date`` and ``output_usd_per_mtok`` columns, as ``price_observations`` returns them)."""
+    if observed.empty:
+        raise ValueError("no observations: a spread of nothing is not stated")
+    recent = observed[observed["date"] >= observed["date"].max() - pd.Timedelta(days=days)]
+    return float(recent["output_usd_per_mtok"].min()), float(recent["output_usd_per_mtok"].max())
+
+
 def declines_by_class(prices: pd.DataFrame, models: pd.DataFrame, classes: Sequence[str], *,
                       rules: Sequence[str] = DATING_RULES, n_boot: int = 1000, seed: int = 0,
                       ci: float = 0.9) -> pd.DataFrame:
@@ -81,6 +90,25 @@ def mlperf_results(benchmarks: pd.DataFrame, chips: pd.DataFrame) -> pd.DataFram
     res["chip_name"] = res["chip_name"].fillna("no single chip: " + res["accelerator"].fillna("(none)"))
     res["scenario"] = res["kind"].str.removeprefix("mlperf-")
     return res
+
+
+PER_CHIP_COLUMNS = ("benchmark_id", "model_slug", "chip_name", "round", "division", "scenario", "submitter",
+                    "system", "accelerators", "precision_bits", "per_accelerator_tokens_per_s", "source_ids")
+
+
+def per_chip_results(results: pd.DataFrame) -> pd.DataFrame:
+    """The results of ``mlperf_results`` that name one chip and one model and give a throughput per
+    accelerator, in ``PER_CHIP_COLUMNS``: the points of a per-chip comparison."""
+    per_chip = results[results["per_accelerator_tokens_per_s"].notna() & results["chip_slug"].notna()
+                       & results["model_slug"].notna()]
+    return per_chip[list(PER_CHIP_COLUMNS)]
+
+
+def results_per_round(results: pd.DataFrame) -> pd.DataFrame:
+    """How many results each benchmark has in each round: one row per benchmark, one column per round."""
+    return (results.pivot_table(index="benchmark", columns="round", values="benchmark_id", aggfunc="count",
+                                fill_value=0)
+            .reset_index().rename_axis(columns=None))
 
 
 def best_by_chip_and_round(results: pd.DataFrame, model_slug: str, *, division: str = "closed",

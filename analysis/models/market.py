@@ -6,12 +6,19 @@
 * ``rental_costs``: cost per million output tokens of renting a chip, from its rental price and
   the best published per-chip throughput on a model, at a given utilization
   (``analysis.models.costs.usd_per_million_tokens``).
-* ``against_claimed_ranges``: where each price lies against the article's claimed ranges.
+* ``against_claimed_ranges``: where each price lies against the article's claimed ranges
+  (``claimed_boxes``: those ranges as spans of dates).
+* ``measured_costs``: the spread of the cost scenarios costed at a measured throughput;
+  ``cost_defaults``: the owner's inputs a cost explorer starts from.
+* ``latest_prices``: each provider's latest list price; ``funding_rounds`` and ``raised_after``:
+  the recorded funding of a few companies.
 
 The article's cost and funding claims are judged against these numbers in ``analysis.rules.market_claims``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -113,3 +120,88 @@ def against_claimed_ranges(prices: pd.DataFrame, ranges: pd.DataFrame) -> pd.Ser
         else:
             out.append("between")
     return pd.Series(out, index=prices.index, name="against_claims")
+
+
+USD_M_PER_B = 1000.0
+
+
+def funding_rounds(funding: pd.DataFrame, companies: pd.DataFrame, slugs: list[str]) -> pd.DataFrame:
+    """The funding rounds of the companies ``slugs`` that record an amount, each with its company's
+    ``name`` (from ``companies``)."""
+    rounds = funding[funding["company_slug"].isin(slugs) & funding["amount_usd_m"].notna()]
+    return rounds.merge(companies[["company_slug", "name"]], on="company_slug")
+
+
+def raised_after(rounds: pd.DataFrame, date: str | pd.Timestamp) -> tuple[float, int]:
+    """The USD billion raised in the rounds dated after ``date`` (``amount_usd_m`` is in USD million),
+    and how many rounds those are."""
+    after = rounds[rounds["date"] > pd.Timestamp(date)]
+    return float(after["amount_usd_m"].sum()) / USD_M_PER_B, len(after)
+
+
+def claimed_boxes(cost_claims: pd.DataFrame) -> pd.DataFrame:
+    """The claimed cost ranges that can be drawn: rows of ``cost_claims`` with a low value and a high
+    value above zero, each spanning its ``year`` from ``start`` (1 January) to ``end`` (31 December)."""
+    boxes = cost_claims.dropna(subset=["value_low"])
+    year = boxes["year"].astype(int).astype(str)
+    boxes = boxes.assign(start=pd.to_datetime(year + "-01-01"), end=pd.to_datetime(year + "-12-31"))
+    return boxes[boxes["value_high"] > 0]
+
+
+@dataclass(frozen=True)
+class MeasuredCosts:
+    """The spread of the cost scenarios costed at a measured throughput: how many chips, the lowest
+    and highest cost per million tokens owned and rented, and the lowest and highest measured
+    throughput as a percentage of its ceiling."""
+
+    chips: int
+    owned_low: float
+    owned_high: float
+    rented_low: float
+    rented_high: float
+    share_low_pct: float
+    share_high_pct: float
+
+
+def measured_costs(scenarios: pd.DataFrame) -> MeasuredCosts:
+    """``MeasuredCosts`` of the rows of ``scenarios`` (``derived_cost_scenarios``) whose
+    ``throughput_basis`` is a measurement; raises ``ValueError`` when none is."""
+    rows = scenarios[scenarios["throughput_basis"].str.startswith("measured")]
+    if rows.empty:
+        raise ValueError("no cost scenario has a measured throughput")
+    owned = rows.loc[rows["basis"] == "owned", "usd_per_million_tokens"]
+    rented = rows.loc[rows["basis"] != "owned", "usd_per_million_tokens"]
+    share = rows["tokens_per_s"] / rows["ceiling_tokens_per_s"]
+    return MeasuredCosts(chips=rows["chip"].nunique(),
+                         owned_low=float(owned.min()), owned_high=float(owned.max()),
+                         rented_low=float(rented.min()), rented_high=float(rented.max()),
+                         share_low_pct=float(share.min() * 100), share_high_pct=float(share.max() * 100))
+
+
+def cost_defaults(hardware_costs: pd.DataFrame, energy: pd.DataFrame, *, chip: str,
+                  as_of: str | pd.Timestamp) -> tuple[dict[str, float], list[pd.DataFrame]]:
+    """The owner's inputs a cost explorer starts from, as keyword arguments of
+    ``analysis.book.explorers.cost_explorer``: the median on-demand rental (``hourly_usd``) and
+    purchase price (``capex_usd``) of ``chip``, and from the ``energy`` rows dated up to ``as_of`` the
+    median useful life, the median electricity price and the latest PUE (ties by ``parameter_id``).
+    Second, the energy rows they come from (PUE, electricity, lives), for the figure's sources."""
+    energy = energy[energy["date"] <= pd.Timestamp(as_of)]
+    own = hardware_costs[hardware_costs["chip_slug"] == chip]
+    pue = energy[energy["parameter"] == "pue"].sort_values(["date", "parameter_id"]).tail(1)
+    electricity = energy[energy["parameter"] == "electricity_usd_per_kwh"]
+    lives = energy[energy["parameter"] == "amortization_years"]
+    if pue.empty or electricity.empty or lives.empty:
+        raise ValueError(f"energy up to {as_of} lacks a PUE, an electricity price or a useful life")
+    values = {"hourly_usd": float(own.loc[own["kind"] == "rental-on-demand", "usd"].median()),
+              "capex_usd": float(own.loc[own["kind"] == "purchase", "usd"].median()),
+              "amortization_years": float(lives["value"].median()),
+              "electricity_usd_per_kwh": float(electricity["value"].median()),
+              "pue": float(pue["value"].iloc[0])}
+    return values, [pue, electricity, lives]
+
+
+def latest_prices(prices: pd.DataFrame, segments: dict[str, str], *, other: str) -> pd.DataFrame:
+    """Each provider's latest list price (by ``date_observed``), with its ``segment``: the label that
+    ``segments`` gives the provider, or ``other``."""
+    latest = prices.sort_values("date_observed").groupby("provider", as_index=False).tail(1)
+    return latest.assign(segment=latest["provider"].map(lambda p: segments.get(p, other)))

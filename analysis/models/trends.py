@@ -56,6 +56,7 @@ __all__ = [
     "annual_factor",
     "cheapest_by_date",
     "fit_decline",
+    "fitted_band",
     "halving_time_years",
 ]
 
@@ -286,3 +287,14 @@ def cheapest_by_date(
     out[RUNNING_MIN_COL] = running
     out[RECORD_COL] = record
     return out.loc[out[RECORD_COL]] if records_only else out
+
+
+def fitted_band(fit: DeclineFit, periods: int = 40) -> pd.DataFrame:
+    """The fitted line and its bootstrap band at ``periods`` evenly spaced dates from the fit's first
+    date to its last: columns ``date``, ``fitted`` (the median price), ``low`` and ``high`` (the
+    band's edges at the fit's ``ci``), the rows a chart draws the fit from."""
+    if periods < 2:
+        raise ValueError(f"a band needs at least 2 dates, not {periods}")
+    dates = pd.date_range(fit.start, fit.end, periods=periods)
+    low, high = fit.predict_interval(dates)
+    return pd.DataFrame({"date": dates, "fitted": fit.predict(dates), "low": low, "high": high})
