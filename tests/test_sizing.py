@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.models import roofline, sizing
+from analysis.models.roofline_point import roofline_point
 
 HBM = {"slug": "hbm-gpu", "name": "HBM GPU", "memory_kind": "hbm", "memory_gb": 80.0, "memory_bw_tbps": 3.35,
        "peak_bf16_tflops": 989.0, "peak_fp8_tflops": 1979.0, "peak_int8_tops": 1979.0,
@@ -49,10 +50,10 @@ def test_batch_sizes_are_powers_of_two_below_the_largest_then_the_largest() -> N
 
 def test_batch_frontier_trades_per_user_speed_for_per_chip_throughput() -> None:
     frontier = sizing.batch_frontier(pd.DataFrame([HBM]), pd.Series(DENSE), bits=8, context=2048, server_chips=8)
-    largest = roofline.roofline_point(HBM, DENSE, bits=8, batch="max", context=2048, chips=8).batch
+    largest = roofline_point(HBM, DENSE, bits=8, batch="max", context=2048, chips=8).batch
     assert list(frontier["batch"]) == sizing.batch_sizes(largest)
     assert set(frontier["chips"]) == {8}
     assert frontier["per_user_tokens_per_s"].is_monotonic_decreasing
     assert frontier["tokens_per_s_per_chip"].is_monotonic_increasing
-    one = roofline.roofline_point(HBM, DENSE, bits=8, batch=1, context=2048, chips=8)
+    one = roofline_point(HBM, DENSE, bits=8, batch=1, context=2048, chips=8)
     assert frontier["per_user_tokens_per_s"].iloc[0] == pytest.approx(one.per_user_tokens_per_s)

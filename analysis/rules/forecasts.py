@@ -44,9 +44,9 @@ import pandas as pd
 from analysis.data import reader
 from analysis.data.safety import quote_ident
 from analysis.escape import md_code_block, md_text
-from analysis.rules import forecast_rules
+from analysis.rules import forecast_rules, vocabulary
 
-STATUSES = ("true", "false", "pending")
+STATUSES = vocabulary.OUTCOMES  # a forecast is resolved, not judged: true, false or pending
 UNHEDGED_PROBABILITY = 0.9
 SOFT_HEDGE_PROBABILITY = 0.7
 LOG_CLIP = 1e-6
