@@ -20,9 +20,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 # The venv must import this checkout's `analysis` from outside it (as the chapters' kernels do): an editable
 # install made from another checkout (a venv copied or shared between clones) would run that checkout's code
-# in the kernels, and the install stamp cannot see it.
+# in the kernels, and the install stamp cannot see it. Checked only for this checkout's own venv (a PY given
+# on the command line, as the tests give for a copy of the book, is the caller's choice).
 venv-check: $(INSTALLED)
-	@cd / && $(abspath $(PY)) -I -c 'import pathlib, sys; import analysis; got = pathlib.Path(analysis.__file__ or ".").resolve().parent; here = pathlib.Path(sys.argv[1]).resolve(); sys.exit(0 if got == here else f"error: this venv imports the analysis package from {got}, not {here}: remove $(VENV) and run make again")' "$(CURDIR)/analysis"
+	@test "$(PY)" != "$(VENV)/bin/python" || (cd / && $(abspath $(PY)) -I -c 'import pathlib, sys; import analysis; got = pathlib.Path(analysis.__file__ or ".").resolve().parent; here = pathlib.Path(sys.argv[1]).resolve(); sys.exit(0 if got == here else f"error: this venv imports the analysis package from {got}, not {here}: remove $(VENV) and run make again")' "$(CURDIR)/analysis")
 
 ## book: validate data/, build the store, execute stale chapters, build _build/html
 book: export INFERENCE_BOOK_PARAMS = $(value PARAMS)
