@@ -158,15 +158,18 @@ def test_small_ceilings_keep_their_digits() -> None:
     assert verdicts.format_number(14304.0) == "14,304"
 
 
+def recorded(*names: str) -> list[pd.DataFrame]:
+    """The committed tables ``names``, read from ``data/`` as the rules get them in a unit test."""
+    return [pd.read_csv(ROOT / "data" / f"{name}.csv") for name in names]
+
+
 def test_every_claim_is_judged_by_exactly_one_rule() -> None:
     from analysis.rules import claims as claim_rules
 
-    claims = pd.read_csv(ROOT / "data" / "claims.csv")
-    chips = pd.read_csv(ROOT / "data" / "chips.csv")
-    benchmarks = pd.read_csv(ROOT / "data" / "benchmarks.csv")
+    claims, chips, benchmarks, events = recorded("claims", "chips", "benchmarks", "events")
     rules = claim_rules.covered(claims, chips)
     assert sorted(rules.index) == sorted(claims["claim_id"])
-    others = claim_rules.check_other_claims(claims, chips, benchmarks, pd.read_csv(ROOT / "data" / "events.csv"))
+    others = claim_rules.check_other_claims(claims, chips, benchmarks, events)
     left = set(rules[~rules.isin([claim_rules.RULE_CHIP_TABLE, claim_rules.RULE_COST_TABLE, claim_rules.RULE_FUNDING,
                                   claim_rules.RULE_FORECAST])].index)
     assert set(others["claim_id"]) == left and others["verdict"].isin(vocabulary.VERDICTS).all()
@@ -182,16 +185,14 @@ def test_every_claim_is_judged_by_exactly_one_rule() -> None:
 def test_statements_about_formats_and_fitting_are_checked_against_the_records() -> None:
     from analysis.rules import claims as claim_rules
 
-    claims = pd.read_csv(ROOT / "data" / "claims.csv")
-    chips = pd.read_csv(ROOT / "data" / "chips.csv")
-    events = pd.read_csv(ROOT / "data" / "events.csv")
-    out = claim_rules.check_other_claims(claims, chips, pd.read_csv(ROOT / "data" / "benchmarks.csv"), events).set_index("claim_id")
+    claims, chips, benchmarks, events = recorded("claims", "chips", "benchmarks", "events")
+    out = claim_rules.check_other_claims(claims, chips, benchmarks, events).set_index("claim_id")
     assert out.loc["c43-lpu-integer-only", "verdict"] == "contradicted" and "FP16" in out.loc["c43-lpu-integer-only", "reason"]
     assert out.loc["c44-wse3-70b-one-wafer", "verdict"] == "contradicted"
     assert out.loc["c18-wse3-sram", "verdict"] == "supported"
     doctored = chips.assign(memory_gb=chips["memory_gb"].where(chips["slug"].ne("wse-3"), 200.0),
                             precisions=chips["precisions"].where(chips["slug"].ne("groq-lpu"), "int8"))
-    again = claim_rules.check_other_claims(claims, doctored, pd.read_csv(ROOT / "data" / "benchmarks.csv"), events).set_index("claim_id")
+    again = claim_rules.check_other_claims(claims, doctored, benchmarks, events).set_index("claim_id")
     assert again.loc["c44-wse3-70b-one-wafer", "verdict"] == "supported", "a wafer of 200 GB would hold 70B at 16 bits"
     assert again.loc["c43-lpu-integer-only", "verdict"] == "supported"
     assert again.loc["c18-wse3-sram", "verdict"] == "contradicted"
@@ -202,10 +203,7 @@ def test_statements_about_formats_and_fitting_are_checked_against_the_records() 
 def test_deployments_are_checked_against_the_events_on_record() -> None:
     from analysis.rules import claims as claim_rules
 
-    claims = pd.read_csv(ROOT / "data" / "claims.csv")
-    chips = pd.read_csv(ROOT / "data" / "chips.csv")
-    benchmarks = pd.read_csv(ROOT / "data" / "benchmarks.csv")
-    events = pd.read_csv(ROOT / "data" / "events.csv")
+    claims, chips, benchmarks, events = recorded("claims", "chips", "benchmarks", "events")
     out = claim_rules.check_other_claims(claims, chips, benchmarks, events).set_index("claim_id")
     for claim_id in ("c46-cerebras-argonne", "c47-sambanova-doe"):
         assert out.loc[claim_id, "rule"] == claim_rules.RULE_DEPLOYMENT and out.loc[claim_id, "verdict"] == "supported"
@@ -238,10 +236,7 @@ def test_prices_are_placed_against_the_claimed_ranges_of_their_year() -> None:
 def test_a_chip_said_to_be_in_development_is_checked_against_the_developers_chips() -> None:
     from analysis.rules import claims as claim_rules
 
-    claims = pd.read_csv(ROOT / "data" / "claims.csv")
-    chips = pd.read_csv(ROOT / "data" / "chips.csv")
-    bench = pd.read_csv(ROOT / "data" / "benchmarks.csv")
-    events = pd.read_csv(ROOT / "data" / "events.csv")
+    claims, chips, bench, events = recorded("claims", "chips", "benchmarks", "events")
     out = claim_rules.check_other_claims(claims, chips, bench, events).set_index("claim_id")
     assert out.loc["c45-microsoft-athena", "verdict"] == "misleading" and "Maia 100" in out.loc["c45-microsoft-athena", "reason"]
     later = chips.assign(year=chips["year"].where(chips["vendor"].ne("Microsoft"), 2026))

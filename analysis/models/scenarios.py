@@ -37,7 +37,7 @@ class Scenario:
     chip: str
     model: str
     bits: int
-    measured_model: str = "llama-2-70b"
+    measured_model: str
 
     @classmethod
     def of(cls, spec: Mapping[str, Any], measured_model: str) -> Scenario:

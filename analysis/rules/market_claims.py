@@ -99,16 +99,15 @@ def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(out)
 
 
-def judge_funding(claim_usd: float, rounds: pd.DataFrame) -> Judgement:
-    """The funding rule (``check_funding_claims``) for one claimed total and the rounds on record."""
-    amounts = rounds["amount_usd_m"].dropna() * 1e6
-    total = float(amounts.sum())
+def judge_funding(claim_usd: float, rounds: pd.DataFrame, total: float) -> Judgement:
+    """The funding rule (``check_funding_claims``) for one claimed total, the rounds on record and
+    their recorded sum in USD."""
     single = rounds[((rounds["amount_usd_m"] * 1e6 - claim_usd).abs() <= FUNDING_TOLERANCE * claim_usd)
                     & rounds["round"].str.fullmatch(LATER_SERIES)]
     if len(single):
         r = single.iloc[0]
         return vocabulary.misleading(f"equals one round ({r['round']}, {r['date']:%B %Y}), which followed earlier rounds")
-    if len(amounts) and abs(total - claim_usd) <= FUNDING_TOLERANCE * claim_usd:
+    if rounds["amount_usd_m"].notna().any() and abs(total - claim_usd) <= FUNDING_TOLERANCE * claim_usd:
         return vocabulary.supported("equals the sum of the recorded rounds")
     return vocabulary.unverifiable("no recorded round or sum matches; the record of early rounds is incomplete")
 
@@ -129,5 +128,5 @@ def check_funding_claims(claims: pd.DataFrame, funding: pd.DataFrame, *, before:
         total = float((rounds["amount_usd_m"].dropna() * 1e6).sum())
         out.append({"claim_id": c["claim_id"], "company": c["subject"], "claimed_usd_m": claim / 1e6,
                     "rounds_on_record": len(rounds), "recorded_total_usd_m": total / 1e6,
-                    **judge_funding(claim, rounds).fields()})
+                    **judge_funding(claim, rounds, total).fields()})
     return pd.DataFrame(out)
