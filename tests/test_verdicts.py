@@ -90,7 +90,7 @@ def test_cost_claims_against_observed_prices() -> None:
     observed = pd.DataFrame({"price_id": ["a", "b", "c"], "provider": ["p", "q", "p"], "segment": "cloud",
                              "year": [2026, 2026, 2025], "date_observed": pd.to_datetime(["2026-01-01", "2026-02-01", "2025-02-06"]),
                              "output_usd_per_mtok": [0.4, 0.9, 0.8]})
-    out = market_claims.check_cost_claims(claims, observed).set_index("claim_id")
+    out = market_claims.check_cost_claims(claims, observed, device=None).set_index("claim_id")
     assert out.loc["hi", "verdict"] == "contradicted"
     assert out.loc["ok", "verdict"] == "supported"
     assert out.loc["old", "verdict"] == "contradicted" and "2025-02-06" in out.loc["old", "reason"]
@@ -221,7 +221,7 @@ def test_an_owners_cost_is_not_judged_by_list_prices() -> None:
                             "year": 2026, "value_low": 1.0, "value_high": 3.0}])
     observed = pd.DataFrame({"price_id": ["a"], "provider": ["groq"], "segment": market.DEDICATED, "year": [2026],
                              "date_observed": pd.to_datetime(["2026-01-01"]), "output_usd_per_mtok": [2.0]})
-    out = market_claims.check_cost_claims(claims, observed).set_index("claim_id")
+    out = market_claims.check_cost_claims(claims, observed, device=None).set_index("claim_id")
     assert out.loc["own", "verdict"] == "unverifiable", "a price inside the claimed range confirms no cost"
     assert "owner's amortised cost" in out.loc["own", "reason"] and "2.00" in out.loc["own", "reason"]
 

@@ -11,6 +11,17 @@ the last date it is seen), or in the latest year observed for a projection whose
   owner's amortised cost (``OWNER_COST_SUBJECTS``: on-premises dedicated chips), which a list price can
   neither confirm nor refute (cost is compared with cost, price with price).
 
+A consumer-device cell (``DEVICE_SUBJECTS``) claims what a token costs the owner of a desk machine, so
+it is compared with the least that machine's tokens can cost (``analysis.models.devices.desk_cost``,
+``judge_device``). "About zero" is read as at most ``ABOUT_ZERO_SHARE`` of the cheapest 70B-class list
+price observed in the claim's year: what the token would otherwise be bought for.
+
+* ``misleading``: the machine's own price, repaid over its life and busy every hour at its ceiling,
+  already costs more than that per token, whatever the electricity (the marginal cost may be small,
+  the token is not free);
+* ``supported``: both the machine's share and the electricity (an upper estimate) are that small;
+* ``unverifiable``: otherwise, or without a costed machine or an observed price.
+
 When no price of the segment is on offer in the claim's year, the earliest later observations are
 used, and the reason says so. Funding rules: ``check_funding_claims``.
 """
@@ -21,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.models.devices import DeskCost
 from analysis.models.market import CLOUD, DEDICATED
 from analysis.rules import vocabulary
 from analysis.rules.vocabulary import Judgement
@@ -34,6 +46,8 @@ SEGMENT_OF_SUBJECT = {
 # Cells of the cost table that claim what owning the hardware costs, not what a buyer of tokens pays:
 # a list price cannot confirm or refute them (cost is compared with cost, price with price).
 OWNER_COST_SUBJECTS = ("onprem-dedicated-chip",)
+DEVICE_SUBJECTS = ("consumer-device",)
+ABOUT_ZERO_SHARE = 0.1
 LATER_SERIES = r"Series [B-Z]"
 FUNDING_TOLERANCE = 0.05
 
@@ -77,8 +91,40 @@ def judge_cost(claim: pd.Series, record: dict[str, Any], note: str) -> Judgement
     return vocabulary.supported(f"overlaps the observed list prices{note}")
 
 
-def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
-    """The article's cost table, each row with the observed price range of its segment and year."""
+def judge_device(claim: pd.Series, device: DeskCost | None, cheapest: float | None, year: int | None) -> Judgement:
+    """The consumer-device rule (module docstring) for one claim, the costed desk machine and the
+    cheapest list price of the class in ``year``."""
+    if pd.isna(claim["value_low"]) or pd.isna(claim["value_high"]):
+        return vocabulary.unverifiable("no value claimed")
+    if device is None or cheapest is None or pd.isna(cheapest):
+        return vocabulary.unverifiable("no desk machine costed, or no list price observed to call a cost about zero")
+    limit = ABOUT_ZERO_SHARE * cheapest
+    energy = (f"its electricity at most {device.energy_usd_per_mtok_low:.2f}–{device.energy_usd_per_mtok_high:.2f} USD "
+              f"per 1M at maximum power")
+    if device.device_usd_per_mtok > limit:
+        return vocabulary.misleading(
+            f"{energy}, but a machine with the {device.chip_name.split(' (')[0]}, bought for {device.price_usd:,.0f} USD, repaid over "
+            f"{device.years:.0f} years and busy every hour at its single-stream ceiling of "
+            f"{device.tokens_per_s:.0f} tokens/s, costs at least {device.device_usd_per_mtok:.2f} USD per 1M, "
+            f"{device.device_usd_per_mtok / cheapest:.1f}x the cheapest 70B-class list price of {year} "
+            f"({cheapest:.2f} USD)")
+    if device.energy_usd_per_mtok_high <= limit:
+        return vocabulary.supported(f"{energy}, and the machine's share at least {device.device_usd_per_mtok:.2f} "
+                                    f"USD: both under a tenth of the cheapest list price of {year}")
+    return vocabulary.unverifiable(f"{energy}, which may or may not be near zero: the machine's real draw is not recorded")
+
+
+def cheapest_price(observed: pd.DataFrame, year: int | None, latest_year: int | None) -> tuple[float | None, int | None]:
+    """The lowest list price of any segment in ``year`` (or the latest year observed, for a claim about a
+    year not yet observed), and the year it is from."""
+    used = year if year is None or latest_year is None or year <= latest_year else latest_year
+    usd = observed.loc[observed["year"] == used, "output_usd_per_mtok"].dropna()
+    return (float(usd.min()), used) if len(usd) else (None, used)
+
+
+def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame, *, device: DeskCost | None) -> pd.DataFrame:
+    """The article's cost table, each row with the observed price range of its segment and year; the
+    consumer-device cells against the costed desk machine ``device`` (None: none costed)."""
     rows = claims[claims["metric"] == "cost_usd_per_mtok"].sort_values("claim_id")
     latest_year = int(observed["year"].max()) if len(observed) else None
     out = []
@@ -95,7 +141,12 @@ def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFr
             "observed_high": usd.max() if len(seen) else None,
             "observations": len(seen),
         }
-        out.append({**record, **judge_cost(c, record, note).fields()})
+        if c["subject"] in DEVICE_SUBJECTS:
+            cheapest, cheapest_year = cheapest_price(observed, year, latest_year)
+            judgement = judge_device(c, device, cheapest, cheapest_year)
+        else:
+            judgement = judge_cost(c, record, note)
+        out.append({**record, **judgement.fields()})
     return pd.DataFrame(out)
 
 
