@@ -200,6 +200,38 @@ def test_statements_about_formats_and_fitting_are_checked_against_the_records() 
         "training FP16/BF16; inference INT8, INT4, binary/ternary") == ["int8", "int4", "binary", "ternary"]
 
 
+def test_a_wafers_transistors_and_cores_are_checked_against_its_record() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims, chips, benchmarks, events = recorded("claims", "chips", "benchmarks", "events")
+    out = claim_rules.check_other_claims(claims, chips, benchmarks, events).set_index("claim_id")
+    for claim_id in ("c16-wse3-transistors", "c17-wse3-cores"):
+        assert out.loc[claim_id, "rule"] == claim_rules.RULE_SPEC and out.loc[claim_id, "verdict"] == "supported"
+    wse3 = chips["slug"].eq("wse-3")
+    fewer = chips.assign(transistors=chips["transistors"].where(~wse3, 2.6e12), cores=chips["cores"].where(~wse3))
+    again = claim_rules.check_other_claims(claims, fewer, benchmarks, events).set_index("claim_id")
+    assert again.loc["c16-wse3-transistors", "verdict"] == "contradicted"
+    assert again.loc["c17-wse3-cores", "verdict"] == "unverifiable"
+
+
+def test_an_execution_model_is_checked_against_the_chips_record() -> None:
+    from analysis.rules import claims as claim_rules
+
+    claims, chips, benchmarks, events = recorded("claims", "chips", "benchmarks", "events")
+
+    def verdict_with(record: str | None) -> str:
+        doctored = chips.assign(execution_model=chips["execution_model"].where(chips["slug"].ne("groq-lpu"), record))
+        out = claim_rules.check_other_claims(claims, doctored, benchmarks, events).set_index("claim_id")
+        return str(out.loc["c48-groqchip-simt", "verdict"])
+
+    out = claim_rules.check_other_claims(claims, chips, benchmarks, events).set_index("claim_id")
+    assert out.loc["c48-groqchip-simt", "rule"] == claim_rules.RULE_ARCHITECTURE
+    assert out.loc["c48-groqchip-simt", "verdict"] == "misleading" and "simt not on record" in out.loc["c48-groqchip-simt", "reason"]
+    assert verdict_with("simt;static-schedule") == "supported"
+    assert verdict_with("simd") == "contradicted"
+    assert verdict_with(None) == "unverifiable"
+
+
 def test_deployments_are_checked_against_the_events_on_record() -> None:
     from analysis.rules import claims as claim_rules
 

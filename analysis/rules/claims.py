@@ -15,6 +15,10 @@ chip table (``verdicts.check_chip_claims``), the cost table and the funding tota
 * **a chip's number formats** (a precision claim about a chip, outside its chip-table row): a claim
   that the chip computes only in integers is ``contradicted`` when its record lists a floating-point
   format, else ``supported``;
+* **a chip's execution model** (``execution_model``, the models named in ``qualifier``): against the
+  chip's recorded ``execution_model`` terms, ``supported`` when every named model is on record,
+  ``misleading`` when only some are, ``contradicted`` when none is, ``unverifiable`` when the chip has
+  no record;
 * **a model on one chip** (a parameter count claimed to run on a chip without model parallelism): at
   the precision the article itself gives the chip, ``contradicted`` when the weights alone need more
   than one chip's memory, else ``supported``;
@@ -49,6 +53,8 @@ RULE_NATIVE = "chip's native number formats"
 RULE_ONE_CHIP = "model fits on one chip"
 RULE_IN_DEVELOPMENT = "a developer's chips on record"
 RULE_DEPLOYMENT = "a deployment on record"
+RULE_ARCHITECTURE = "a chip's execution model on record"
+ARCHITECTURE_METRIC = "execution_model"
 RULE_CHIP_TABLE = "chip table (chapter 2)"
 RULE_COST_TABLE = "cost table (chapter 4)"
 RULE_FUNDING = "funding total (chapter 3)"
@@ -71,8 +77,6 @@ FORECAST_OF_CLAIM = {
 UNTRACKED = {
     "stars": "the book records no dated GitHub star counts",
     "params_b": "the book records no measurement on a laptop (its Apple measurements are desktop Mac Studios)",
-    "transistors": "the book's chip records hold no transistor counts",
-    "cores": "the book's chip records hold no core counts",
 }
 INFERENCE_PRECISIONS = {"int8": 8, "int4": 4, "fp8": 8, "fp4": 4, "binary": 1, "ternary": 2}
 
@@ -88,6 +92,8 @@ def rule_of(claim: pd.Series, chip_columns: set[str]) -> str:
         return RULE_COST_TABLE
     if metric in FUNDING_METRICS:
         return RULE_FUNDING
+    if metric == ARCHITECTURE_METRIC and pd.notna(claim["chip_slug"]):
+        return RULE_ARCHITECTURE
     if metric in chip_columns and pd.notna(claim["chip_slug"]):
         return RULE_SPEC
     if metric == "precision" and pd.notna(claim["chip_slug"]):
@@ -141,6 +147,25 @@ def _native(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
         return vocabulary.contradicted("the chip's record lists floating-point formats: "
                                        + ", ".join(p.upper() for p in floating))
     return vocabulary.supported("the chip's record lists only integer formats")
+
+
+def _terms(value: object) -> list[str]:
+    text = value if isinstance(value, str) else ";".join(map(str, value)) if isinstance(value, (list, tuple)) else ""
+    return [t.strip().lower() for t in text.split(";") if t.strip()]
+
+
+def _architecture(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
+    recorded = _terms(chips.set_index("slug").loc[claim["chip_slug"], ARCHITECTURE_METRIC])
+    named = _terms(claim["qualifier"])
+    if not recorded:
+        return vocabulary.unverifiable(f"no execution model of {claim['chip_slug']} on record")
+    held = [t for t in named if t in recorded]
+    missing = [t for t in named if t not in recorded]
+    reason = (f"the chip's record gives {', '.join(recorded)}; the statement names {', '.join(named) or 'nothing'}"
+              + (f" ({', '.join(missing)} not on record)" if missing else ""))
+    if held and not missing:
+        return vocabulary.supported(reason)
+    return vocabulary.misleading(reason) if held else vocabulary.contradicted(reason)
 
 
 def _one_chip(claim: pd.Series, chips: pd.DataFrame, bits: int | None) -> Judgement:
@@ -202,6 +227,8 @@ def check_other_claims(claims: pd.DataFrame, chips: pd.DataFrame, benchmarks: pd
             result = _precision(claim, benchmarks)
         elif rule == RULE_NATIVE:
             result = _native(claim, chips)
+        elif rule == RULE_ARCHITECTURE:
+            result = _architecture(claim, chips)
         elif rule == RULE_IN_DEVELOPMENT:
             result = _in_development(claim, chips)
         elif rule == RULE_DEPLOYMENT:
