@@ -86,6 +86,7 @@ def test_cost_claims_against_observed_prices() -> None:
         {"claim_id": "ok", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2026, "value_low": 0.3, "value_high": 1.0},
         {"claim_id": "old", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2024, "value_low": 15.0, "value_high": 25.0},
         {"claim_id": "na", "metric": "cost_usd_per_mtok", "subject": "consumer-device", "year": 2024, "value_low": None, "value_high": None},
+        {"claim_id": "tail", "metric": "cost_usd_per_mtok", "subject": "cloud-gpu-h100", "year": 2026, "value_low": 0.85, "value_high": 1.0},
     ])
     observed = pd.DataFrame({"price_id": ["a", "b", "c"], "provider": ["p", "q", "p"], "segment": "cloud",
                              "year": [2026, 2026, 2025], "date_observed": pd.to_datetime(["2026-01-01", "2026-02-01", "2025-02-06"]),
@@ -95,6 +96,8 @@ def test_cost_claims_against_observed_prices() -> None:
     assert out.loc["ok", "verdict"] == "supported"
     assert out.loc["old", "verdict"] == "contradicted" and "2025-02-06" in out.loc["old", "reason"]
     assert out.loc["na", "verdict"] == "unverifiable"
+    # 0.85-1.00 holds the highest 2026 price (0.90) but misses the middle half (0.525-0.775)
+    assert out.loc["tail", "verdict"] == "misleading" and "only 1 of the 2 prices is in the range" in out.loc["tail", "reason"]
 
 
 def test_funding_round_presented_as_total_is_misleading() -> None:

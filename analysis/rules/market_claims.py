@@ -6,7 +6,10 @@ the last date it is seen), or in the latest year observed for a projection whose
 
 * ``contradicted``: the claimed range lies entirely above the highest observed price, or entirely
   below the lowest (a list price is what a buyer pays, so a cost above every price is overstated);
-* ``supported``: the claimed range overlaps the observed prices;
+* ``supported``: the claimed range overlaps the middle half of the observed prices (their first to
+  third quartile), where most buyers paid;
+* ``misleading``: it overlaps only the tails: some price falls in the range, but the range misses
+  the middle half (a few outliers make it possible, not typical);
 * ``unverifiable``: no observed price for the segment, or no value claimed, or the cell claims an
   owner's amortised cost (``OWNER_COST_SUBJECTS``: on-premises dedicated chips), which a list price can
   neither confirm nor refute (cost is compared with cost, price with price).
@@ -88,7 +91,13 @@ def judge_cost(claim: pd.Series, record: dict[str, Any], note: str) -> Judgement
             f"{lo / record['observed_median']:.0f}x the median list price, above every price observed{note}")
     if hi < record["observed_low"]:
         return vocabulary.contradicted(f"below every price observed{note}")
-    return vocabulary.supported(f"overlaps the observed list prices{note}")
+    q1, q3 = record["observed_q1"], record["observed_q3"]
+    middle = f"the middle half of the {record['observations']} prices runs {q1:.2f}–{q3:.2f} USD"
+    if lo <= q3 and hi >= q1:
+        return vocabulary.supported(f"overlaps the observed list prices; {middle}{note}")
+    inside = record["inside"]
+    verb = "is" if inside == 1 else "are"
+    return vocabulary.misleading(f"only {inside} of the {record['observations']} prices {verb} in the range; {middle}{note}")
 
 
 def judge_device(claim: pd.Series, device: DeskCost | None, cheapest: float | None, year: int | None) -> Judgement:
@@ -141,11 +150,14 @@ def check_cost_claims(claims: pd.DataFrame, observed: pd.DataFrame, *, device: D
             "observed_high": usd.max() if len(seen) else None,
             "observations": len(seen),
         }
+        quartiles = {"observed_q1": usd.quantile(0.25) if len(seen) else None,
+                     "observed_q3": usd.quantile(0.75) if len(seen) else None,
+                     "inside": int(usd.between(c["value_low"], c["value_high"]).sum())}
         if c["subject"] in DEVICE_SUBJECTS:
             cheapest, cheapest_year = cheapest_price(observed, year, latest_year)
             judgement = judge_device(c, device, cheapest, cheapest_year)
         else:
-            judgement = judge_cost(c, record, note)
+            judgement = judge_cost(c, {**record, **quartiles}, note)
         out.append({**record, **judgement.fields()})
     return pd.DataFrame(out)
 
