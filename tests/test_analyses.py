@@ -32,6 +32,7 @@ def test_analysis_notebooks_are_executed_and_parametrized(path: Path) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    assert not any(c.outputs for c in code), "results live in the store; a recorded output would go stale"
 
 
 @pytest.fixture
