@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -233,6 +234,11 @@ def test_an_execution_model_is_checked_against_the_chips_record() -> None:
     assert verdict_with("simt;static-schedule") == "supported"
     assert verdict_with("simd") == "contradicted"
     assert verdict_with(None) == "unverifiable"
+    # the store hands list columns over as arrays, not as the CSV's strings
+    as_arrays = chips.assign(execution_model=chips["execution_model"].map(
+        lambda v: np.array(v.split(";")) if isinstance(v, str) else None))
+    from_store = claim_rules.check_other_claims(claims, as_arrays, benchmarks, events).set_index("claim_id")
+    assert from_store.loc["c48-groqchip-simt", "verdict"] == "misleading"
 
 
 def test_deployments_are_checked_against_the_events_on_record() -> None:

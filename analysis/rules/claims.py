@@ -150,8 +150,14 @@ def _native(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
 
 
 def _terms(value: object) -> list[str]:
-    text = value if isinstance(value, str) else ";".join(map(str, value)) if isinstance(value, (list, tuple)) else ""
-    return [t.strip().lower() for t in text.split(";") if t.strip()]
+    """The terms of a list cell: a ``;``-separated string (a CSV file) or a sequence (the store's lists)."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(";"))
+    elif value is None or (isinstance(value, float) and pd.isna(value)):
+        items = []
+    else:
+        items = list(value)  # type: ignore[call-overload]
+    return [str(t).strip().lower() for t in items if str(t).strip()]
 
 
 def _architecture(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
