@@ -21,7 +21,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis import __version__, paths
-from analysis.book import figures
+from analysis.book import figures, labels
 from analysis.data.reader import StoreReader, open_store
 from analysis.escape import BIBTEX_KEY_RE, md_text
 from analysis.precision import round_series, round_value
@@ -155,18 +155,23 @@ class Chapter:
         return HTML(f'<div class="book-table-wrap">{table}</div>')
 
     def _formatted(self, frame: pd.DataFrame, digits: int) -> pd.DataFrame:
-        """Cells as display text: numbers rounded and grouped, lists joined; sources cited, not shown."""
+        """Cells as display text: numbers rounded and grouped, years as years, lists joined, headings in
+        words, the verdict and reason first (``labels``); sources cited, not shown."""
         shown = frame.copy()
         if SOURCE_COLUMN in shown.columns:
             self.cite(_flatten_sources(shown[SOURCE_COLUMN]))
             shown = shown.drop(columns=SOURCE_COLUMN)
+        shown = shown[labels.result_first(list(shown.columns))]
         for col in shown.columns:
-            if pd.api.types.is_float_dtype(shown[col]):
+            if labels.is_year(col) and pd.api.types.is_numeric_dtype(shown[col]):
+                shown[col] = shown[col].map(lambda v: MISSING if _missing(v) else f"{int(v)}")
+            elif pd.api.types.is_float_dtype(shown[col]):
                 shown[col] = round_series(shown[col]).map(lambda v: MISSING if _missing(v) else f"{v:,.{digits}f}")
             elif pd.api.types.is_integer_dtype(shown[col]):
                 shown[col] = shown[col].map(lambda v: MISSING if _missing(v) else f"{v:,d}")
             else:
                 shown[col] = shown[col].map(_cell_text)
+        shown.columns = [labels.heading(c) for c in shown.columns]  # a new index: no corner name either
         return shown
 
 
