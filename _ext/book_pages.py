@@ -1,5 +1,9 @@
 """Sphinx extension of the book: fixes to the pages the theme stack emits.
 
+The chart library (``vega-bundle.js``, about 0.9 MB, added to every page by ``html_js_files``) is kept
+only on pages that draw a chart or an explorer (a raw HTML output calling ``vegaEmbed``); a page of
+text, such as an appendix, does not download it.
+
 sphinx-thebe registers its inline configuration script once per read of the environment, so a page
 can carry ``const THEBE_JS_URL = ...`` twice, and the second declaration throws in the browser. Each
 page's scripts are de-duplicated here (same file, same inline body, same attributes: keep the first;
@@ -27,7 +31,26 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
     scripts[:] = kept
 
 
+CHART_LIBRARY = "vega-bundle.js"
+CHART_CALL = "vegaEmbed"
+
+
+def _draws_charts(doctree: Any) -> bool:
+    from docutils import nodes
+
+    return doctree is not None and any(CHART_CALL in node.astext() for node in doctree.findall(nodes.raw))
+
+
+def _charts_only_where_drawn(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                             doctree: Any) -> None:
+    scripts = context.get("script_files")
+    if not scripts or _draws_charts(doctree):
+        return
+    scripts[:] = [s for s in scripts if not str(getattr(s, "filename", s) or "").endswith(CHART_LIBRARY)]
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts, priority=100)
+    app.connect("html-page-context", _charts_only_where_drawn, priority=101)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

@@ -1,0 +1,24 @@
+"""Page weight: the chart library only on the pages that draw charts (#17 item 4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.build import pipeline
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.build
+
+CHART_LIBRARY = "vega-bundle.js"
+
+
+def test_only_pages_with_charts_load_the_chart_library() -> None:
+    html = ROOT / "_build" / "html"
+    pages = {f.relative_to(ROOT).with_suffix(".html").as_posix() for f in pipeline.toc_files(ROOT)}
+    with_charts, without = [], []
+    for name in sorted(pages):
+        text = (html / name).read_text(encoding="utf-8")
+        draws = "vegaEmbed(" in text
+        assert (CHART_LIBRARY in text) == draws, f"{name}: draws charts {draws}, loads the library {not draws}"
+        (with_charts if draws else without).append(name)
+    assert "chapters/02-technical.html" in with_charts and "chapters/appendix-methods.html" in without
