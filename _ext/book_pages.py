@@ -4,6 +4,10 @@ The chart library (``vega-bundle.js``, about 0.9 MB, added to every page by ``ht
 only on pages that draw a chart or an explorer (a raw HTML output calling ``vegaEmbed``); a page of
 text, such as an appendix, does not download it.
 
+The front page pastes numbers glued in the chapters (``{glue:text}`chapters/x.ipynb::key```), which
+Sphinx resolves when it writes the page; so whenever another page is read again, the front page is
+read and written again too, and never shows a number from an earlier build.
+
 sphinx-thebe registers its inline configuration script once per read of the environment, so a page
 can carry ``const THEBE_JS_URL = ...`` twice, and the second declaration throws in the browser. Each
 page's scripts are de-duplicated here (same file, same inline body, same attributes: keep the first;
@@ -49,7 +53,13 @@ def _charts_only_where_drawn(app: Any, pagename: str, templatename: str, context
     scripts[:] = [s for s in scripts if not str(getattr(s, "filename", s) or "").endswith(CHART_LIBRARY)]
 
 
+def _front_page_follows(app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    root = app.config.root_doc
+    return [root] if (added | changed | removed) - {root} else []
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("env-get-outdated", _front_page_follows)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     app.connect("html-page-context", _charts_only_where_drawn, priority=101)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

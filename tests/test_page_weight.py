@@ -22,3 +22,17 @@ def test_only_pages_with_charts_load_the_chart_library() -> None:
         assert (CHART_LIBRARY in text) == draws, f"{name}: draws charts {draws}, loads the library {not draws}"
         (with_charts if draws else without).append(name)
     assert "chapters/02-technical.html" in with_charts and "chapters/appendix-methods.html" in without
+
+
+def test_the_front_page_is_rebuilt_whenever_a_chapter_is() -> None:
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "_ext" / "book_pages.py")
+    assert spec and spec.loader
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    app = SimpleNamespace(config=SimpleNamespace(root_doc="intro"))
+    assert ext._front_page_follows(app, None, set(), {"chapters/01-thesis"}, set()) == ["intro"]
+    assert ext._front_page_follows(app, None, set(), {"intro"}, set()) == []
+    assert ext._front_page_follows(app, None, set(), set(), set()) == []
