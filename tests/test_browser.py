@@ -175,3 +175,25 @@ def test_chapter_can_be_downloaded_as_a_notebook(path: str) -> None:
     source = f"_sources/{path.removesuffix('.html')}.ipynb"
     assert source in html, f"{path} offers no notebook download"
     assert (HTML / source).is_file()
+
+
+@pytest.mark.parametrize("kind, inside", [("primary", "a.reference.internal[href*='04-market']"),
+                                          ("secondary", "a.reference.internal[href^='#']")])
+def test_a_phone_reader_can_open_the_menu_and_the_page_contents(browser: object, server: str, kind: str,
+                                                                 inside: str) -> None:
+    problems: dict[str, list[str]] = {"offsite": []}
+    context = offline.offline_context(browser, problems["offsite"], viewport={"width": 375, "height": 740},  # type: ignore[attr-defined]
+                                      has_touch=True, is_mobile=True)
+    page = context.new_page()
+    offline.watch(page, problems)
+    page.goto(f"{server}/chapters/04-market.html", wait_until="load")
+    dialog = page.locator(f"#pst-{kind}-sidebar-modal")
+    assert not dialog.evaluate("d => d.open")
+    page.locator(f".{kind}-toggle").filter(visible=True).first.tap()
+    page.wait_for_function(f"() => document.getElementById('pst-{kind}-sidebar-modal').open", timeout=5000)
+    link = dialog.locator(inside).first
+    assert link.is_visible(), f"the {kind} sidebar opened without its links"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"phone-{kind}-sidebar.png"))
+    context.close()
+    assert not any(problems[key] for key in ("offsite", "failed", "console", "pageerror")), problems
