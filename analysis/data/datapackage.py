@@ -231,7 +231,7 @@ def _item_pattern(col: Column, tables: dict[str, TableSchema]) -> str:
     """A pattern for one item of a list column: one of the allowed values, else the column's item
     pattern, else the pattern of the column its items refer to, else any unpadded item."""
     if col.allowed is not None:
-        return "(" + "|".join(literal(str(value)) for value in col.allowed) + ")"
+        return "|".join(literal(str(value)) for value in col.allowed)
     if col.pattern is not None:
         return table_pattern(col.pattern)
     if col.references is not None:
