@@ -10,7 +10,7 @@ PARAMS ?=
 unexport PARAMS DATA
 DATA ?=
 
-.PHONY: book store test unit bench micro serve rerun pdf clean venv-check
+.PHONY: book store datapackage test unit bench micro serve rerun pdf clean venv-check
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ book: venv-check
 ## store: validate data/ and build data/inference.duckdb (with the derived tables) only
 store: venv-check
 	$(PY) -m analysis store --root .
+
+## datapackage: write data/datapackage.json (the Frictionless Data Package descriptor) from the sidecars
+datapackage: venv-check
+	$(PY) -m analysis datapackage
 
 ## test: the whole suite (unit, data, nbval, browser) against a built book
 test: book

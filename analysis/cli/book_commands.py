@@ -1,4 +1,5 @@
-"""The commands that validate, build and rerun the book, import releases and print the PDF.
+"""The commands that validate, build and rerun the book, write the Data Package descriptor, import
+releases and print the PDF.
 
 ``build``, ``store`` and ``rerun`` are one transaction each (``analysis.build.workflow``); the
 Makefile passes ``DATA`` and ``PARAMS`` to them in the environment (``INFERENCE_BOOK_DATA``,
@@ -27,6 +28,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     tables = validation.validate(Path(args.data))
     rows = sum(len(t.frame) for t in tables.values())
     print(f"data ok: {len(tables)} tables, {rows} rows")
+    return 0
+
+
+def cmd_datapackage(args: argparse.Namespace) -> int:
+    """Write the Data Package descriptor of the data folder from its sidecars (``--check``: only say
+    whether the written one is missing or out of date, exit 1 if so)."""
+    from analysis.data import datapackage
+
+    data_dir = Path(args.data)
+    path = data_dir / datapackage.DESCRIPTOR_NAME
+    if args.check:
+        if datapackage.drifted(data_dir):
+            print(f"{validation.file_label(path)} is missing or differs from the sidecars: run `make datapackage`")
+            return 1
+        print(f"{validation.file_label(path)} is up to date")
+        return 0
+    datapackage.write(data_dir)
+    count = len(datapackage.schemas(data_dir))
+    print(f"wrote {validation.file_label(path)} ({count} tables)")
     return 0
 
 

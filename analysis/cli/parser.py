@@ -75,6 +75,13 @@ def add_validate(sub: Subparsers) -> None:
     p.set_defaults(func=book_commands.cmd_validate)
 
 
+def add_datapackage(sub: Subparsers) -> None:
+    p = sub.add_parser("datapackage", help="write data/datapackage.json (a Frictionless Data Package) from the sidecars")
+    p.add_argument("--data", default=str(validation.DEFAULT_DATA_DIR), help="the data folder")
+    p.add_argument("--check", action="store_true", help="only check that the written descriptor is up to date")
+    p.set_defaults(func=book_commands.cmd_datapackage)
+
+
 def add_store(sub: Subparsers) -> None:
     p = sub.add_parser("store", help="validate data/ and build its store, with the derived tables (one transaction)")
     p.add_argument("--root", default=str(ROOT), help=ROOT_HELP)
@@ -171,7 +178,7 @@ def add_forecasts(sub: Subparsers) -> None:
     p.set_defaults(func=query_commands.cmd_forecasts)
 
 
-SUBCOMMANDS = (add_validate, add_store, add_build, add_rerun, add_import, add_roofline, add_cost, add_pdf,
+SUBCOMMANDS = (add_validate, add_datapackage, add_store, add_build, add_rerun, add_import, add_roofline, add_cost, add_pdf,
                add_texts, add_forecasts)
 """The sub-commands, in the order ``--help`` lists them."""
 

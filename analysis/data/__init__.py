@@ -4,5 +4,5 @@
 reports every problem, with ``cells`` checking each column's cells; ``store`` builds the DuckDB file;
 ``reader`` opens it read-only for chapters; ``folder`` says what a data folder may hold; ``safety``
 checks names, patterns and YAML from data files; ``sandbox`` runs a forecast's rule on the store with
-no access to anything else.
+no access to anything else; ``datapackage`` turns the contracts into a Frictionless Data Package descriptor.
 """
