@@ -27,6 +27,8 @@ from analysis.escape import BIBTEX_KEY_RE, md_text
 from analysis.precision import round_series, round_value
 
 SOURCE_COLUMN = "source_ids"
+DOWNLOAD_SENTENCE = ("Every table it reads can be downloaded with its contract, the Data Package descriptor and "
+                     "the DuckDB store from the [data release](../data/index.html).")
 MISSING = "\u2014"  # how a missing value is shown: an em dash, never nan, None, NaT or <NA>
 
 
@@ -126,6 +128,7 @@ class Chapter:
         self.db.rows("sources", "source_id", keys)
         text = ("This chapter draws on " + ", ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
                 if keys else "This chapter uses no external source.")
+        text += f" {DOWNLOAD_SENTENCE}"
         self.glue_md("chapter_sources", text)
 
     def numbered_table(self, name: str, frame: pd.DataFrame, *, digits: int = 2) -> None:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis import paths
-from analysis.build import limits, pipeline
+from analysis.build import data_release, limits, pipeline
+from analysis.data import datapackage
 from analysis.data import store as store_mod
 from analysis.errors import StepError
 
@@ -37,6 +38,10 @@ def html_inputs_hash(root: Path = paths.ROOT) -> str:
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
     h.update(b"analysis/__init__.py" + (paths.PACKAGE / "__init__.py").read_bytes())
+    # the data release beside the pages (``data_release``): the store's inputs and the descriptor
+    h.update(str(store_mod.built_from(root / paths.DATA / store_mod.STORE_NAME)).encode())
+    descriptor = root / paths.DATA / datapackage.DESCRIPTOR_NAME
+    h.update(descriptor.read_bytes() if descriptor.is_file() else b"")
     return h.hexdigest()
 
 
@@ -79,3 +84,4 @@ def render_html(src: Path, out: Path, cache: Path, *, echo: Callable[[str], None
     built = cache / "_build" / "html"
     figures.export_figures(pipeline.chapter_notebooks(src), built / figures.FIGURES_DIR)
     shutil.copytree(built, out)
+    data_release.publish(src / paths.DATA, out)

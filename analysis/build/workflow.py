@@ -41,11 +41,11 @@ from typing import Any
 import duckdb
 
 from analysis import paths
-from analysis.build import analyses, bookstore, failures, faults, html_build, journal, limits, pipeline, texts
+from analysis.build import analyses, bookstore, data_release, failures, faults, html_build, journal, limits, pipeline, texts
 from analysis.build import parameters as params_mod
 from analysis.build import rerun as rerun_mod
 from analysis.build.lock import BuildLock
-from analysis.data import folder, store, validation
+from analysis.data import datapackage, folder, store, validation
 
 HTML_CACHE = paths.HTML_CACHE
 HTML_DIR = paths.HTML
@@ -226,6 +226,7 @@ class _Run:
         """The new store, with the analyses' derived tables, built in the staged data/."""
         try:
             bookstore.build_tables(tables, staged_store, root=self.root, digest=digest, echo=self.echo)
+            datapackage.write(staged_store.parent)  # the descriptor follows the contracts it describes
         except validation.ValidationError as exc:
             raise validation.ValidationError(self.relocate(exc.problems, origins)) from None
         except (analyses.AnalysisFailed, pipeline.ChapterFailed) as exc:
@@ -326,7 +327,7 @@ class _Run:
             if "No space left on device" in text:
                 raise OSError(errno.ENOSPC, "No space left on device", str(self.root / HTML_CACHE)) from None
             raise failures.BuildFailed("html", self.unstage(text)) from None
-        except ValueError as exc:
+        except (ValueError, data_release.ReleaseError) as exc:
             raise failures.BuildFailed("html", self.unstage(str(exc))) from None
         (out / HTML_STAMP).write_text(digest)
         self.outcome.html_built = True
