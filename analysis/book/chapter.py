@@ -28,7 +28,7 @@ from analysis.precision import round_series, round_value
 
 SOURCE_COLUMN = "source_ids"
 DOWNLOAD_SENTENCE = ("Every table it reads can be downloaded with its contract, the Data Package descriptor and "
-                     "the DuckDB store from the [data release](../data/index.html).")
+                     "the DuckDB store from the <a href='../data/index.html'>data release</a>.")
 MISSING = "\u2014"  # how a missing value is shown: an em dash, never nan, None, NaT or <NA>
 
 
