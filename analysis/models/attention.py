@@ -45,6 +45,9 @@ KINDS = (KIND_MULTI_HEAD, KIND_GROUPED_QUERY, KIND_LATENT)
 
 __all__ = [
     "KINDS",
+    "KIND_GROUPED_QUERY",
+    "KIND_LATENT",
+    "KIND_MULTI_HEAD",
     "attention_flops_per_token",
     "cached_token_layers",
     "kinds",
@@ -57,15 +60,26 @@ def kinds(model: ModelLike) -> npt.NDArray[np.str_]:
     """The attention kind of a model row (or of each row of a frame), lower-cased: ``mha``, ``gqa`` or
     ``mla``, grouped-query where the column is missing or empty. ValueError for any other kind."""
     value = model.get("attention_kind", None) if hasattr(model, "get") else None
-    shape = np.shape(shapes.model_arrays(model)["layers"])
+    shape = np.shape(shapes.numeric_field(model, "layers"))
     if value is None:
         return np.full(shape, KIND_GROUPED_QUERY)
+    if np.ndim(value) == 0 and not isinstance(value, pd.Series):
+        return np.full(shape, _one_kind(value))
     names = pd.Series(np.ravel(np.asarray(value, dtype=object))).fillna("").astype(str).str.strip().str.lower()
     names = names.where(names.ne(""), KIND_GROUPED_QUERY)
     unknown = sorted(set(names) - set(KINDS))
     if unknown:
         raise ValueError(f"attention_kind must be one of {', '.join(KINDS)}; got {unknown[0]!r}")
     return names.to_numpy(dtype=str).reshape(shape)
+
+
+def _one_kind(value: object) -> str:
+    """One ``attention_kind`` cell, lower-cased (grouped-query when empty); ValueError if unknown."""
+    name = "" if pd.isna(value) else str(value).strip().lower()
+    name = name or KIND_GROUPED_QUERY
+    if name not in KINDS:
+        raise ValueError(f"attention_kind must be one of {', '.join(KINDS)}; got {name!r}")
+    return name
 
 
 def _zero_if_missing(values: FloatArray) -> FloatArray:
@@ -75,7 +89,7 @@ def _zero_if_missing(values: FloatArray) -> FloatArray:
 def kv_values_per_token_layer(model: ModelLike) -> FloatArray:
     """Values cached per token in one layer: ``2 x kv_heads x head_dim``, or for latent attention
     ``kv_lora_rank + rope_head_dim``. NaN where the architecture is not published."""
-    arrays = shapes.model_arrays(model)
+    arrays = shapes.head_arrays(model)
     grouped = shapes.KV_TENSORS_PER_LAYER * arrays["kv_heads"] * arrays["head_dim"]
     latent = shapes.numeric_field(model, "kv_lora_rank") + _zero_if_missing(shapes.numeric_field(model, "rope_head_dim"))
     return np.where(kinds(model) == KIND_LATENT, latent, grouped)
@@ -84,7 +98,7 @@ def kv_values_per_token_layer(model: ModelLike) -> FloatArray:
 def cached_token_layers(model: ModelLike, context: npt.ArrayLike) -> FloatArray:
     """Tokens held summed over layers for one sequence of ``context`` tokens: full layers hold all of
     them, windowed layers at most ``window_tokens``."""
-    arrays = shapes.model_arrays(model)
+    arrays = shapes.head_arrays(model)
     layers = arrays["layers"]
     windowed = _zero_if_missing(shapes.numeric_field(model, "windowed_layers"))
     window = shapes.numeric_field(model, "window_tokens")
@@ -104,7 +118,7 @@ def kv_cache_bytes(model: ModelLike, context: npt.ArrayLike, *,
 def attention_flops_per_token(model: ModelLike, context: npt.ArrayLike) -> FloatArray:
     """Attention FLOPs to produce one token with ``context`` tokens cached (windowed layers over at
     most their window): ``2 x 2 x attention_heads x head_dim`` per cached token and layer."""
-    arrays = shapes.model_arrays(model)
+    arrays = shapes.head_arrays(model)
     per_token_layer = (shapes.ATTENTION_MATMULS * shapes.FLOPS_PER_MULTIPLY_ADD
                        * arrays["attention_heads"] * arrays["head_dim"])
     return per_token_layer * cached_token_layers(model, context)

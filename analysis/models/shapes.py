@@ -44,6 +44,7 @@ __all__ = [
     "FloatArray",
     "ModelLike",
     "as_floats",
+    "head_arrays",
     "model_arrays",
     "numeric_field",
 ]
@@ -67,6 +68,31 @@ def numeric_field(record: ChipLike | ModelLike, name: str) -> FloatArray:
         return as_floats(np.nan)
 
 
+def head_arrays(model: ModelLike) -> dict[str, FloatArray]:
+    """A model row's (or frame's) layers and attention heads as float arrays: ``layers``, ``kv_heads``,
+    ``attention_heads`` and ``head_dim``, a missing head dimension being ``d_model / attention_heads``."""
+    heads = numeric_field(model, "attention_heads")
+    head_dim = numeric_field(model, "head_dim")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        head_dim = np.where(np.isnan(head_dim), numeric_field(model, "d_model") / heads, head_dim)
+    return {
+        "layers": numeric_field(model, "layers"),
+        "kv_heads": numeric_field(model, "kv_heads"),
+        "head_dim": as_floats(head_dim),
+        "attention_heads": heads,
+    }
+
+
+def _dense(architecture: Any, shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """Where the ``architecture`` column says ``dense`` (any case)."""
+    if architecture is None:
+        return np.zeros(shape, dtype=bool)
+    if np.ndim(architecture) == 0 and not isinstance(architecture, pd.Series):
+        return np.asarray(str(architecture).lower() == "dense")
+    dense = np.asarray(pd.Series(architecture, dtype="object").astype(str).str.lower() == "dense")
+    return dense.reshape(shape) if dense.size == int(np.prod(shape)) else dense
+
+
 def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
     """A model row's (or frame's) parameters, layers and heads as float arrays.
 
@@ -77,22 +103,14 @@ def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
     total = numeric_field(model, "total_params_b")
     active = numeric_field(model, "active_params_b")
     architecture = model.get("architecture", None) if hasattr(model, "get") else None
-    if architecture is None:
-        dense = np.zeros(np.shape(active), dtype=bool)
-    else:
-        dense = np.asarray(pd.Series(architecture, dtype="object").astype(str).str.lower() == "dense")
-        dense = dense.reshape(np.shape(active)) if dense.size == np.size(active) else dense
-    active = np.where(np.isnan(active) & dense, total, active)
-    heads = numeric_field(model, "attention_heads")
-    head_dim = numeric_field(model, "head_dim")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        head_dim = np.where(np.isnan(head_dim), numeric_field(model, "d_model") / heads, head_dim)
+    active = np.where(np.isnan(active) & _dense(architecture, np.shape(active)), total, active)
+    heads = head_arrays(model)
     return {
         "total_params_b": total,
         "active_params_b": as_floats(active),
-        "layers": numeric_field(model, "layers"),
-        "kv_heads": numeric_field(model, "kv_heads"),
-        "head_dim": as_floats(head_dim),
-        "attention_heads": heads,
+        "layers": heads["layers"],
+        "kv_heads": heads["kv_heads"],
+        "head_dim": heads["head_dim"],
+        "attention_heads": heads["attention_heads"],
         "context_length": numeric_field(model, "context_length"),
     }
