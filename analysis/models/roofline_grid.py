@@ -149,6 +149,7 @@ def _attention_arrays(
     n_m, n_x = len(models), context_axis.size
 
     def on_grid(values: FloatArray) -> FloatArray:
+        """A (context, model) array laid out on the grid's (1, model, 1, 1, context) axes."""
         by_context = np.broadcast_to(values, (n_x, n_m))
         return np.ascontiguousarray(by_context.T).reshape(1, n_m, 1, 1, n_x)
 
