@@ -1,12 +1,18 @@
 """The what-if explorers compute in the browser what ``analysis.models.roofline`` and ``analysis.models.costs`` compute.
 
-A store is built from a copy of the data folder. Each explorer is embedded in a small page beside the
-vendored Vega bundle, served from 127.0.0.1 and opened in Debian's Chromium with every off-machine
-request aborted. The agreement tests set the explorers' parameters through the Vega View API, read
-the transformed rows and compare them with the Python functions to a relative 1e-9 (``RTOL``; chip
-counts, batches and bound labels exactly); the interaction tests move the real controls and watch
-the drawn text change; the export test renders the default state with vl_convert. Each comparison
-is also run against a deliberately wrong formula, to show it can fail.
+The browser tests (marked ``build``) build a store from a copy of the data folder. Each explorer is
+embedded in a small page beside the vendored Vega bundle, served from 127.0.0.1 and opened in Debian's
+Chromium with every off-machine request aborted. The agreement tests set the explorers' parameters
+through the Vega View API, read the transformed rows and compare them with the Python functions to a
+relative 1e-9 (``RTOL``; chip counts, batches and bound labels exactly); the interaction tests move
+the real controls and watch the drawn text change; the export test renders the default state with
+vl_convert. Each comparison is also run against a deliberately wrong formula, to show it can fail.
+
+The unit tests at the end run the same expressions, taken from the emitted spec, without a browser
+(``tests.vega_expressions``) on the committed CSV tables: the attention cache every model's row
+computes must be ``analysis.models.attention``'s (windowed layers capped at their window, latent
+attention's latent), the rows must agree with ``roofline_point`` as in the browser, and the heads
+formula put back in the spec must fail the comparison for a windowed and a latent-attention model.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ import pytest
 from analysis.book import explorer_formulas, explorer_tables, explorers, figures
 from analysis.build import bookstore, offline
 from analysis.data import reader
-from analysis.models import costs, roofline
+from analysis.models import attention, costs, roofline
 from analysis.models.roofline_point import roofline_point
 from tests.conftest import ROOT
+from tests.vega_expressions import Transforms
 
-pytestmark = pytest.mark.build
+BUILD = pytest.mark.build
 
 RTOL = 1e-9
 PHONE_WIDTH = 360
@@ -188,6 +195,7 @@ def _cost_chart(tables: Mapping[str, pd.DataFrame]) -> alt.TopLevelMixin:
                                    tables["prices"], **COST_DEFAULTS)
 
 
+@BUILD
 def test_roofline_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
                                               tables: dict[str, pd.DataFrame]) -> None:
     cases = _roofline_cases(explorer_tables.with_shapes(tables["models"]))
@@ -271,6 +279,7 @@ def cost_mismatches(tables: Mapping[str, pd.DataFrame], cases: Sequence[Mapping[
     return problems
 
 
+@BUILD
 def test_cost_explorer_agrees_with_python(browser: Any, site: tuple[Path, str],
                                           tables: dict[str, pd.DataFrame]) -> None:
     cases = _cost_cases(tables)
@@ -298,11 +307,12 @@ def _mutate(spec: dict[str, Any], field: str, old: str, new: str) -> dict[str, A
     return changed
 
 
+@BUILD
 def test_the_comparisons_catch_a_wrong_formula(browser: Any, site: tuple[Path, str],
                                                tables: dict[str, pd.DataFrame]) -> None:
     """KV cache at 8 instead of 16 bits, and a year of 8000 hours: both comparisons must object."""
     kv = f"* {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}"
-    wrong = _mutate(_roofline_chart(tables).to_dict(), "kv_bytes_per_token", kv,
+    wrong = _mutate(_roofline_chart(tables).to_dict(), "sequence_bytes", kv,
                     f"* 8 / {roofline.BITS_PER_BYTE}")
     cases = _roofline_cases(explorer_tables.with_shapes(tables["models"]))[::9]
     page, _ = _open(browser, site, "roofline-wrong", wrong)
@@ -340,6 +350,7 @@ def _wait_for_change(page: Any, before: list[str]) -> list[str]:
     return _mark_texts(page)
 
 
+@BUILD
 def test_moving_roofline_controls_redraws_the_numbers(browser: Any, site: tuple[Path, str],
                                                       tables: dict[str, pd.DataFrame]) -> None:
     page, problems = _open(browser, site, "roofline-dom", _roofline_chart(tables).to_dict(), book_embed=True)
@@ -366,6 +377,7 @@ def test_moving_roofline_controls_redraws_the_numbers(browser: Any, site: tuple[
     assert problems == {"offsite": [], "console": [], "pageerror": []}
 
 
+@BUILD
 def test_moving_cost_controls_redraws_the_cost(browser: Any, site: tuple[Path, str],
                                                tables: dict[str, pd.DataFrame]) -> None:
     page, problems = _open(browser, site, "cost-dom", _cost_chart(tables).to_dict(), book_embed=True)
@@ -398,6 +410,7 @@ def test_moving_cost_controls_redraws_the_cost(browser: Any, site: tuple[Path, s
     assert problems == {"offsite": [], "console": [], "pageerror": []}
 
 
+@BUILD
 @pytest.mark.parametrize("which", ["roofline", "cost"])
 def test_explorers_fit_a_phone_screen(browser: Any, site: tuple[Path, str], tables: dict[str, pd.DataFrame],
                                       which: str) -> None:
@@ -420,6 +433,7 @@ def _urls(node: Any) -> list[str]:
     return []
 
 
+@BUILD
 @pytest.mark.parametrize("which", ["roofline", "cost"])
 def test_static_export_draws_the_default_state(tables: dict[str, pd.DataFrame], which: str) -> None:
     import vl_convert
@@ -436,6 +450,7 @@ def test_static_export_draws_the_default_state(tables: dict[str, pd.DataFrame], 
         assert "per 1M output tokens</text>" in svg and "roofline floor $" in svg
 
 
+@BUILD
 def test_bad_defaults_are_refused(tables: dict[str, pd.DataFrame]) -> None:
     with pytest.raises(ValueError, match="model must be one of"):
         explorers.roofline_explorer(tables["chips"], tables["models"], **{**DEFAULTS, "model": "gpt-9"})
@@ -444,3 +459,94 @@ def test_bad_defaults_are_refused(tables: dict[str, pd.DataFrame]) -> None:
     with pytest.raises(ValueError, match="utilization"):
         explorers.cost_explorer(tables["chips"], tables["models"], tables["hardware_costs"], tables["prices"],
                                 **{**COST_DEFAULTS, "utilization": 0.0})
+
+
+# Without a browser: the explorers' expressions evaluated in Python on the committed tables.
+
+UNIT_BATCHES = (1, 64)
+UNIT_CONTEXTS = (128, 8192, 32768)
+CACHE_CONTEXTS = (128, 4096, 8192, 32768)
+WINDOWED = ("gpt-oss-120b", "llama-4-maverick")
+LATENT = "deepseek-r1"
+UNIT_MODELS = (*WINDOWED, LATENT, "mistral-7b", "llama-2-70b", "mixtral-8x7b")
+HEADS_CACHE = "(context) * 2 * datum.layers * datum.kv_heads * datum.head_dim * 16 / 8"
+
+
+@pytest.fixture(scope="module")
+def csv_tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(ROOT / "data" / f"{name}.csv")
+            for name in ("chips", "models", "hardware_costs", "prices")}
+
+
+def _evaluate(spec: Mapping[str, Any], cases: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+    transforms = Transforms(spec)
+    return [transforms.rows(case) for case in cases]
+
+
+def _cache_calculation(spec: Mapping[str, Any]) -> str:
+    return next(t["calculate"] for t in spec["transform"] if t.get("as") == "sequence_bytes")
+
+
+def cache_mismatches(models: pd.DataFrame, spec: Mapping[str, Any], slugs: Sequence[str]) -> list[str]:
+    """Every model and context whose explorer cache or FLOPs per token differ from
+    ``attention.kv_cache_bytes`` and ``attention.attention_flops_per_token`` (16-bit cache), as text."""
+    cases = [{"model": m, "bits": 16, "batch": 1, "context": c} for m in slugs for c in CACHE_CONTEXTS]
+    problems = []
+    for case, rows in zip(cases, _evaluate(spec, cases)):
+        model = models[models["slug"].eq(case["model"])]
+        cache = float(attention.kv_cache_bytes(model, case["context"], kv_bits=16)[0])
+        flops = float(roofline.matmul_flops_per_token(model["active_params_b"])[0]
+                      + attention.attention_flops_per_token(model, case["context"])[0])
+        for field, want in (("sequence_bytes", cache), ("flops_per_token", flops)):
+            if {_close(row[field], want) for row in rows} != {True}:
+                problems.append(f"{case['model']} at {case['context']}: {field} {rows[0][field]!r} != {want!r}")
+    return problems
+
+
+def test_explorer_cache_is_the_architectures_for_every_model(csv_tables: dict[str, pd.DataFrame]) -> None:
+    models = explorer_tables.with_shapes(csv_tables["models"])
+    spec = _roofline_chart(csv_tables).to_dict()
+    slugs = models["slug"].tolist()
+    assert {*WINDOWED, LATENT} <= set(slugs)
+    assert set(attention.kinds(models)) == {"mha", "gqa", "mla"}
+    assert cache_mismatches(models, spec, slugs) == []
+    (row,) = _evaluate(spec, [{"model": "gpt-oss-120b", "bits": 16, "batch": 1, "context": 32768}])
+    oss = models[models["slug"].eq("gpt-oss-120b")].iloc[0]
+    heads = 32768 * 2 * oss["layers"] * oss["kv_heads"] * oss["head_dim"] * 16 / 8
+    assert row[0]["sequence_bytes"] < 0.6 * heads, "half its layers hold 128 tokens, not 32768"
+
+
+@pytest.mark.parametrize("slug", [*WINDOWED, LATENT])
+def test_the_heads_formula_fails_the_cache_comparison(csv_tables: dict[str, pd.DataFrame], slug: str) -> None:
+    """The explorer's former cache, every layer holding ``2 x kv_heads x head_dim`` values for every
+    token, disagrees with the architecture for a windowed or latent model, and only for such a one."""
+    models = explorer_tables.with_shapes(csv_tables["models"])
+    spec = _roofline_chart(csv_tables).to_dict()
+    heads = _mutate(spec, "sequence_bytes", _cache_calculation(spec), HEADS_CACHE)
+    assert cache_mismatches(models, heads, [slug])
+    assert cache_mismatches(models, heads, ["llama-2-70b", "mixtral-8x7b"]) == []
+    cases = [{"model": slug, "bits": 8, "batch": 64, "context": 32768}]
+    problems = roofline_mismatches(csv_tables, cases, _evaluate(heads, cases))
+    assert any("bytes_per_step" in p or "chips" in p for p in problems)
+
+
+def test_roofline_explorer_agrees_with_python_without_a_browser(csv_tables: dict[str, pd.DataFrame]) -> None:
+    """Every chip's row for the windowed, latent and two plain models against ``roofline_point``."""
+    cases = [{"model": m, "bits": b, "batch": n, "context": x} for m in UNIT_MODELS
+             for b in roofline.SUPPORTED_BITS for n in UNIT_BATCHES for x in UNIT_CONTEXTS]
+    drawn = _evaluate(_roofline_chart(csv_tables).to_dict(), cases)
+    assert roofline_mismatches(csv_tables, cases, drawn) == []
+    ok = {(c["model"], c["context"]) for c, rows in zip(cases, drawn)
+          if any(r["status"] == explorer_formulas.STATUS_OK for r in rows)}
+    assert {("gpt-oss-120b", 32768), ("llama-4-maverick", 32768), ("deepseek-r1", 32768)} <= ok
+    statuses = {row["status"] for rows in drawn for row in rows}
+    assert {explorer_formulas.STATUS_OK, explorer_formulas.STATUS_UNSUPPORTED,
+            explorer_formulas.STATUS_NO_PEAK, explorer_formulas.STATUS_WINDOW} <= statuses
+
+
+def test_cost_explorer_agrees_with_python_without_a_browser(csv_tables: dict[str, pd.DataFrame]) -> None:
+    cases = _cost_cases(csv_tables)
+    cases += [dict(cases[0], chip="h200", model=m, context=32768) for m in (*WINDOWED, LATENT)]
+    drawn = _evaluate(_cost_chart(csv_tables).to_dict(), cases)
+    assert cost_mismatches(csv_tables, cases, drawn) == []
+    assert all(rows[0]["status"] == explorer_formulas.STATUS_OK for rows in drawn[-3:])

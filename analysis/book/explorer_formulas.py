@@ -10,12 +10,15 @@ Roofline explorer (``roofline_steps``), per chip, for the chosen model, precisio
 ``batch`` and ``context``::
 
     weight_bytes      = total_params_b x 1e9 x bits / 8
-    kv_bytes/token    = 2 x layers x kv_heads x head_dim x 16 / 8        (KV cache at 16 bits)
-    chips             = max(1, ceil((weight_bytes + batch x context x kv_bytes/token)
+    values/token/layer = kv_lora_rank + rope_head_dim              (attention_kind "mla")
+                         2 x kv_heads x head_dim                    (otherwise)
+    token-layers      = (layers - windowed_layers) x context + windowed_layers x min(context, window_tokens)
+    sequence_bytes    = values/token/layer x token-layers x 16 / 8  (KV cache at 16 bits)
+    chips             = max(1, ceil((weight_bytes + batch x sequence_bytes)
                                     / (memory_gb x 1e9) x (1 - 1e-12)))
     r                 = clamp(active_params_b / total_params_b, 0, 1)
-    bytes per step    = weight_bytes x (1 - (1 - r)^batch) + batch x context x kv_bytes/token
-    FLOPs per token   = 2 x active_params_b x 1e9 + 2 x 2 x layers x context x attention_heads x head_dim
+    bytes per step    = weight_bytes x (1 - (1 - r)^batch) + batch x sequence_bytes
+    FLOPs per token   = 2 x active_params_b x 1e9 + 2 x 2 x attention_heads x head_dim x token-layers
     peak (FLOP/s)     = 16 bits: bf16; 8 bits: the larger listed of fp8 and int8, else bf16;
                         4 bits: fp4, else the 8-bit peak; in TFLOP/s x 1e12
     time_memory       = bytes per step / (chips x memory_bw_tbps x 1e12)
@@ -24,18 +27,22 @@ Roofline explorer (``roofline_steps``), per chip, for the chosen model, precisio
     per-user tokens/s = 1 / step time;  per-chip tokens/s = batch / step time / chips
     bound             = "memory" when time_memory >= time_compute, else "compute"
 
-A row's ``status`` is ``STATUS_OK`` or the reason it has no numbers: the chip does not support the
-precision (``roofline.supports_bits``, evaluated in Python and exported as ``supports_4/8/16``), the
-chip lacks a bandwidth, memory or compute figure or the model a shape figure, or the context exceeds
-the model's window: exactly the cases in which ``roofline.roofline_point`` refuses.
+The attention cache is that of ``analysis.models.attention`` (``kv_cache_bytes``,
+``attention_flops_per_token``), from the model's architecture columns (``ATTENTION_COLUMNS``, carried
+in the explorer's model table): multi-head latent attention caches its latent and rotary key, and a
+windowed layer holds at most ``window_tokens`` tokens (a model without a window has
+``windowed_layers`` taken as 0). A row's ``status`` is ``STATUS_OK`` or the reason it has no numbers:
+the chip does not support the precision (``roofline.supports_bits``, evaluated in Python and exported
+as ``supports_4/8/16``), the chip lacks a bandwidth, memory or compute figure or the model a shape
+figure (a latent-attention model its latent rank), or the context exceeds the model's window: exactly
+the cases in which ``roofline.roofline_point`` refuses.
 
 Cost explorer (``cost_steps``), for the chosen chip, model, precision and context, serves the
 **largest batch that fits on the fewest chips** (``roofline_point(batch="max")``): the fewest chips
 that hold the weights plus one sequence's KV cache, then the most sequences their memory holds::
 
-    chips   = max(1, ceil((weight_bytes + context x kv_bytes/token) / (memory_gb x 1e9) x (1 - 1e-12)))
-    batch   = max(0, floor((chips x memory_gb x 1e9 x (1 + 1e-12) - weight_bytes)
-                           / (context x kv_bytes/token)))
+    chips   = max(1, ceil((weight_bytes + sequence_bytes) / (memory_gb x 1e9) x (1 - 1e-12)))
+    batch   = max(0, floor((chips x memory_gb x 1e9 x (1 + 1e-12) - weight_bytes) / sequence_bytes))
     hourly  = rent: the hourly price per chip;
               own:  capex / (years x 8760) + tdp_w / 1000 x pue x USD per kWh   (no hosting charge)
     USD per 1M output tokens = hourly / (per-chip tokens/s x 3600 x utilization) x 1e6
@@ -47,7 +54,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.models import costs, roofline
+from analysis.models import attention, costs, roofline
 
 PARAM_MODEL = "model"
 PARAM_CHIP = "chip"
@@ -75,12 +82,14 @@ STATUS_NO_POWER = "no power (TDP) figure"
 CHIP_COLUMNS = (
     "memory_gb", "memory_bw_tbps", "peak_bf16_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_fp4_tflops",
 )
-MODEL_COLUMNS = (
+REQUIRED_MODEL_COLUMNS = (
     "total_params_b", "active_params_b", "layers", "kv_heads", "head_dim", "attention_heads",
-    "context_length",
 )
+ATTENTION_COLUMNS = ("attention_kind", "kv_lora_rank", "rope_head_dim", "windowed_layers", "window_tokens")
+MODEL_COLUMNS = (*REQUIRED_MODEL_COLUMNS, "context_length", *ATTENTION_COLUMNS)
 
 __all__ = [
+    "ATTENTION_COLUMNS",
     "CHIP_COLUMNS",
     "MODEL_COLUMNS",
     "OWN",
@@ -97,6 +106,7 @@ __all__ = [
     "PARAM_UTILIZATION",
     "PARAM_YEARS",
     "RENT",
+    "REQUIRED_MODEL_COLUMNS",
     "STATUS_NO_MEMORY",
     "STATUS_NO_MODEL",
     "STATUS_NO_PEAK",
@@ -134,37 +144,55 @@ def _guard(step: Step) -> Step:
     return Step(step.field, f"{_d('status')} == '{STATUS_OK}' ? ({step.expr}) : null")
 
 
+def _attention_steps(*, context: str) -> tuple[list[Step], list[Step]]:
+    """The attention cache's steps (``analysis.models.attention`` in Vega): values cached per token and
+    layer, before the status; then the tokens held summed over layers, the sequence's cache bytes and
+    the attention FLOPs per token at ``context``, after it."""
+    kv_lora_rank, rope, window, windowed = "kv_lora_rank", "rope_head_dim", "window_tokens", "windowed_layers"
+    latent = (f"{_valid(kv_lora_rank)} ? {_d(kv_lora_rank)} + ({_valid(rope)} ? {_d(rope)} : 0) : null")
+    grouped = f"{roofline.KV_TENSORS_PER_LAYER} * {_d('kv_heads')} * {_d('head_dim')}"
+    values = f"{_d('attention_kind')} == '{attention.KIND_LATENT}' ? ({latent}) : {grouped}"
+    windowed_count = f"({_valid(window)} && {_valid(windowed)} ? {_d(windowed)} : 0)"
+    held = f"({_valid(window)} ? min(({context}), {_d(window)}) : ({context}))"
+    token_layers = f"({_d('layers')} - {windowed_count}) * ({context}) + {windowed_count} * {held}"
+    cache = (f"{_d('kv_values_per_token_layer')} * {_d('cached_token_layers')}"
+             f" * {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}")
+    flops = (f"{roofline.ATTENTION_MATMULS} * {roofline.FLOPS_PER_MULTIPLY_ADD} * {_d('attention_heads')}"
+             f" * {_d('head_dim')} * {_d('cached_token_layers')}")
+    return [Step("kv_values_per_token_layer", values)], [
+        Step("cached_token_layers", token_layers),
+        Step("sequence_bytes", cache),
+        Step("attention_flops", flops),
+    ]
+
+
+def _status(*, bits: str, context: str) -> str:
+    """The row's status expression: ``STATUS_OK`` or the first reason it cannot be bounded."""
+    model_known = " && ".join(f"{_valid(c)} && {_d(c)} > 0" for c in REQUIRED_MODEL_COLUMNS)
+    cache_known = f"{_valid('kv_values_per_token_layer')} && {_d('kv_values_per_token_layer')} > 0"
+    supported = (
+        f"({bits}) == 16 ? {_d('supports_16')} : (({bits}) == 8 ? {_d('supports_8')} : {_d('supports_4')})"
+    )
+    return (
+        f"!({supported}) ? '{STATUS_UNSUPPORTED}' : "
+        f"!({_valid('memory_gb')} && {_d('memory_gb')} > 0 && {_valid('memory_bw_tbps')}"
+        f" && {_d('memory_bw_tbps')} > 0) ? '{STATUS_NO_MEMORY}' : "
+        f"!({_valid('peak_tflops')} && {_d('peak_tflops')} > 0) ? '{STATUS_NO_PEAK}' : "
+        f"!({model_known} && {cache_known}) ? '{STATUS_NO_MODEL}' : "
+        f"({_valid('context_length')} && ({context}) > {_d('context_length')}) ? '{STATUS_WINDOW}'"
+        f" : '{STATUS_OK}'"
+    )
+
+
 def _chip_model_steps(*, bits: str, context: str) -> list[Step]:
     bf16, fp8, int8, fp4 = "peak_bf16_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_fp4_tflops"
     eight = (
         f"{_valid(fp8)} && {_valid(int8)} ? max({_d(fp8)}, {_d(int8)}) : "
         f"{_valid(fp8)} ? {_d(fp8)} : {_valid(int8)} ? {_d(int8)} : ({_valid(bf16)} ? {_d(bf16)} : null)"
     )
-    kv_bytes = (
-        f"{roofline.KV_TENSORS_PER_LAYER} * {_d('layers')} * {_d('kv_heads')} * {_d('head_dim')}"
-        f" * {roofline.DEFAULT_KV_BITS} / {roofline.BITS_PER_BYTE}"
-    )
     billion = _num(roofline.PARAMS_PER_BILLION)
     matmul = f"{roofline.FLOPS_PER_MULTIPLY_ADD} * {_d('active_params_b')} * {billion}"
-    attention = (
-        f"{roofline.ATTENTION_MATMULS} * {roofline.FLOPS_PER_MULTIPLY_ADD} * {_d('layers')} * ({context})"
-        f" * {_d('attention_heads')} * {_d('head_dim')}"
-    )
-    model_known = " && ".join(
-        f"{_valid(c)} && {_d(c)} > 0" for c in MODEL_COLUMNS if c != "context_length"
-    )
-    supported = (
-        f"({bits}) == 16 ? {_d('supports_16')} : (({bits}) == 8 ? {_d('supports_8')} : {_d('supports_4')})"
-    )
-    status = (
-        f"!({supported}) ? '{STATUS_UNSUPPORTED}' : "
-        f"!({_valid('memory_gb')} && {_d('memory_gb')} > 0 && {_valid('memory_bw_tbps')}"
-        f" && {_d('memory_bw_tbps')} > 0) ? '{STATUS_NO_MEMORY}' : "
-        f"!({_valid('peak_tflops')} && {_d('peak_tflops')} > 0) ? '{STATUS_NO_PEAK}' : "
-        f"!({model_known}) ? '{STATUS_NO_MODEL}' : "
-        f"({_valid('context_length')} && ({context}) > {_d('context_length')}) ? '{STATUS_WINDOW}'"
-        f" : '{STATUS_OK}'"
-    )
+    per_layer, cache = _attention_steps(context=context)
     return [
         Step("peak8_tflops", eight),
         Step("peak4_tflops", f"{_valid(fp4)} ? {_d(fp4)} : {_d('peak8_tflops')}"),
@@ -173,15 +201,15 @@ def _chip_model_steps(*, bits: str, context: str) -> list[Step]:
             f"({bits}) == 16 ? ({_valid(bf16)} ? {_d(bf16)} : null) : "
             f"(({bits}) == 8 ? {_d('peak8_tflops')} : {_d('peak4_tflops')})",
         ),
-        Step("status", status),
+        *per_layer,
+        Step("status", _status(bits=bits, context=context)),
         Step(
             "weight_bytes",
             f"{_d('total_params_b')} * {billion} * ({bits}) / {roofline.BITS_PER_BYTE}",
         ),
         Step("expert_fraction", f"clamp({_d('active_params_b')} / {_d('total_params_b')}, 0, 1)"),
-        Step("kv_bytes_per_token", kv_bytes),
-        Step("sequence_bytes", f"({context}) * {_d('kv_bytes_per_token')}"),
-        Step("flops_per_token", f"{matmul} + {attention}"),
+        *cache,
+        Step("flops_per_token", f"{matmul} + {_d('attention_flops')}"),
     ]
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.book.explorer_formulas import CHIP_COLUMNS, MODEL_COLUMNS
-from analysis.models import roofline
+from analysis.book.explorer_formulas import ATTENTION_COLUMNS, CHIP_COLUMNS, MODEL_COLUMNS
+from analysis.models import attention, roofline
 
 SHAPE_COLUMNS = ("total_params_b", "layers", "kv_heads")
 
@@ -73,10 +73,18 @@ def model_table(models: pd.DataFrame) -> pd.DataFrame:
     """One row per model with the columns the formulas need, plus ``source_ids`` (a list).
 
     Parameters go through ``analysis.models.roofline``'s own reading: a dense model without active
-    parameters uses its total, and a missing head dimension is ``d_model / attention_heads``.
+    parameters uses its total, and a missing head dimension is ``d_model / attention_heads``. The
+    attention columns are those ``analysis.models.attention`` reads, its kind lower-cased
+    (grouped-query where it is not given) and the others numbers, missing where not published.
     """
     params = roofline.model_arrays(models)
-    table = pd.DataFrame({c: params[c] for c in MODEL_COLUMNS})
+    table = pd.DataFrame({c: params[c] for c in MODEL_COLUMNS if c in params})
+    for column in ATTENTION_COLUMNS:
+        if column == "attention_kind":
+            table[column] = attention.kinds(models)
+        else:
+            table[column] = np.broadcast_to(roofline.numeric_field(models, column), (len(models),))
+    table = table[list(MODEL_COLUMNS)]
     table.insert(0, "model", models["slug"].astype(str).to_numpy())
     table["source_ids"] = [id_list(v) for v in models.get("source_ids", pd.Series([None] * len(models)))]
     return table

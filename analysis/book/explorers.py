@@ -5,8 +5,10 @@ Each explorer is an Altair chart over small inline tables exported from the stor
 draws is computed in the browser by ``calculate`` transforms whose expression strings
 ``analysis.book.explorer_formulas`` generates (``roofline_steps`` and ``cost_steps``, where the
 formulas are written out), from the same constants as ``analysis.models.roofline`` and
-``analysis.models.costs``. The tests drive the explorers in Chromium and compare every computed
-value with those modules' Python functions.
+``analysis.models.costs``; each sequence's attention cache is ``analysis.models.attention``'s, from
+the architecture columns the model table carries (latent attention, windowed layers). The tests drive
+the explorers in Chromium, and evaluate their expressions in Python, and compare every computed value
+with those modules' Python functions.
 
 The roofline explorer (``roofline_explorer``) draws, per chip, the chosen model's decode roofline at
 the chosen precision, batch and context. A chip is drawn without numbers (and labelled why) when it

@@ -33,10 +33,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analysis.models import roofline
+from analysis.models import shapes
 
 FloatArray = npt.NDArray[np.float64]
-ModelLike = roofline.ModelLike
+ModelLike = shapes.ModelLike
 
 KIND_MULTI_HEAD = "mha"
 KIND_GROUPED_QUERY = "gqa"
@@ -45,24 +45,41 @@ KINDS = (KIND_MULTI_HEAD, KIND_GROUPED_QUERY, KIND_LATENT)
 
 __all__ = [
     "KINDS",
+    "KIND_GROUPED_QUERY",
+    "KIND_LATENT",
+    "KIND_MULTI_HEAD",
     "attention_flops_per_token",
     "cached_token_layers",
+    "kinds",
     "kv_cache_bytes",
     "kv_values_per_token_layer",
 ]
 
 
-def _kind(model: ModelLike) -> npt.NDArray[np.str_]:
+def kinds(model: ModelLike) -> npt.NDArray[np.str_]:
+    """The attention kind of a model row (or of each row of a frame), lower-cased: ``mha``, ``gqa`` or
+    ``mla``, grouped-query where the column is missing or empty. ValueError for any other kind."""
     value = model.get("attention_kind", None) if hasattr(model, "get") else None
-    shape = np.shape(roofline.model_arrays(model)["layers"])
+    shape = np.shape(shapes.numeric_field(model, "layers"))
     if value is None:
         return np.full(shape, KIND_GROUPED_QUERY)
-    kinds = pd.Series(np.ravel(np.asarray(value, dtype=object))).fillna("").astype(str).str.strip().str.lower()
-    kinds = kinds.where(kinds.ne(""), KIND_GROUPED_QUERY)
-    unknown = sorted(set(kinds) - set(KINDS))
+    if np.ndim(value) == 0 and not isinstance(value, pd.Series):
+        return np.full(shape, _one_kind(value))
+    names = pd.Series(np.ravel(np.asarray(value, dtype=object))).fillna("").astype(str).str.strip().str.lower()
+    names = names.where(names.ne(""), KIND_GROUPED_QUERY)
+    unknown = sorted(set(names) - set(KINDS))
     if unknown:
         raise ValueError(f"attention_kind must be one of {', '.join(KINDS)}; got {unknown[0]!r}")
-    return kinds.to_numpy(dtype=str).reshape(shape)
+    return names.to_numpy(dtype=str).reshape(shape)
+
+
+def _one_kind(value: object) -> str:
+    """One ``attention_kind`` cell, lower-cased (grouped-query when empty); ValueError if unknown."""
+    name = "" if pd.isna(value) else str(value).strip().lower()
+    name = name or KIND_GROUPED_QUERY
+    if name not in KINDS:
+        raise ValueError(f"attention_kind must be one of {', '.join(KINDS)}; got {name!r}")
+    return name
 
 
 def _zero_if_missing(values: FloatArray) -> FloatArray:
@@ -72,19 +89,19 @@ def _zero_if_missing(values: FloatArray) -> FloatArray:
 def kv_values_per_token_layer(model: ModelLike) -> FloatArray:
     """Values cached per token in one layer: ``2 x kv_heads x head_dim``, or for latent attention
     ``kv_lora_rank + rope_head_dim``. NaN where the architecture is not published."""
-    arrays = roofline.model_arrays(model)
-    grouped = roofline.KV_TENSORS_PER_LAYER * arrays["kv_heads"] * arrays["head_dim"]
-    latent = roofline.numeric_field(model, "kv_lora_rank") + _zero_if_missing(roofline.numeric_field(model, "rope_head_dim"))
-    return np.where(_kind(model) == KIND_LATENT, latent, grouped)
+    arrays = shapes.head_arrays(model)
+    grouped = shapes.KV_TENSORS_PER_LAYER * arrays["kv_heads"] * arrays["head_dim"]
+    latent = shapes.numeric_field(model, "kv_lora_rank") + _zero_if_missing(shapes.numeric_field(model, "rope_head_dim"))
+    return np.where(kinds(model) == KIND_LATENT, latent, grouped)
 
 
 def cached_token_layers(model: ModelLike, context: npt.ArrayLike) -> FloatArray:
     """Tokens held summed over layers for one sequence of ``context`` tokens: full layers hold all of
     them, windowed layers at most ``window_tokens``."""
-    arrays = roofline.model_arrays(model)
+    arrays = shapes.head_arrays(model)
     layers = arrays["layers"]
-    windowed = _zero_if_missing(roofline.numeric_field(model, "windowed_layers"))
-    window = roofline.numeric_field(model, "window_tokens")
+    windowed = _zero_if_missing(shapes.numeric_field(model, "windowed_layers"))
+    window = shapes.numeric_field(model, "window_tokens")
     tokens = np.asarray(context, dtype=np.float64)
     held_in_window = np.where(np.isnan(window), tokens, np.minimum(tokens, window))
     windowed = np.where(np.isnan(window), 0.0, windowed)
@@ -92,17 +109,17 @@ def cached_token_layers(model: ModelLike, context: npt.ArrayLike) -> FloatArray:
 
 
 def kv_cache_bytes(model: ModelLike, context: npt.ArrayLike, *,
-                   kv_bits: npt.ArrayLike = roofline.DEFAULT_KV_BITS) -> FloatArray:
+                   kv_bits: npt.ArrayLike = shapes.DEFAULT_KV_BITS) -> FloatArray:
     """Bytes of attention cache one sequence holds after ``context`` tokens, at ``kv_bits`` per value."""
     values = kv_values_per_token_layer(model) * cached_token_layers(model, context)
-    return values * np.asarray(kv_bits, dtype=np.float64) / roofline.BITS_PER_BYTE
+    return values * np.asarray(kv_bits, dtype=np.float64) / shapes.BITS_PER_BYTE
 
 
 def attention_flops_per_token(model: ModelLike, context: npt.ArrayLike) -> FloatArray:
     """Attention FLOPs to produce one token with ``context`` tokens cached (windowed layers over at
     most their window): ``2 x 2 x attention_heads x head_dim`` per cached token and layer."""
-    arrays = roofline.model_arrays(model)
-    per_token_layer = (roofline.ATTENTION_MATMULS * roofline.FLOPS_PER_MULTIPLY_ADD
+    arrays = shapes.head_arrays(model)
+    per_token_layer = (shapes.ATTENTION_MATMULS * shapes.FLOPS_PER_MULTIPLY_ADD
                        * arrays["attention_heads"] * arrays["head_dim"])
     return per_token_layer * cached_token_layers(model, context)
 

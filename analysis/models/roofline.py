@@ -31,12 +31,19 @@ fraction of it. The assumptions, all chosen so that the result is an upper limit
   is the number of tokens already in the cache at that step. Bytes written (one new KV entry per
   sequence) are negligible and ignored.
 * **FLOPs per token** are ``2 x active parameters`` (one multiply-add per parameter in the matrix
-  products) plus attention over the cache: ``2 x 2 x layers x context x attention_heads x
-  head_dim`` (the QK^T and AV products, two FLOPs per multiply-add each).
-* **KV cache bytes per token** are ``2 x layers x kv_heads x head_dim x kv_bits / 8`` (a key and a
-  value vector per layer per KV head). Grouped-query attention enters through ``kv_heads``; a
-  compressed cache (such as multi-head latent attention) must be expressed as an equivalent
-  ``kv_heads x head_dim``.
+  products) plus attention over the cache: ``2 x 2 x attention_heads x head_dim`` per cached token
+  and layer (the QK^T and AV products, two FLOPs per multiply-add each), a windowed layer attending
+  to at most its window (``analysis.models.attention.attention_flops_per_token``).
+* **The KV cache of a sequence** comes from the model's architecture
+  (``analysis.models.attention.kv_cache_bytes``, at ``kv_bits`` per value): grouped-query and
+  multi-head attention cache ``2 x kv_heads x head_dim`` values per layer and token, multi-head
+  latent attention ``kv_lora_rank + rope_head_dim``, and a sliding-window or chunked layer holds at
+  most ``window_tokens`` tokens however long the context. ``roofline_point``, ``roofline_grid`` and
+  ``max_batch`` size it so. ``kv_bytes_per_token`` is the grouped-query formula without windows,
+  ``2 x layers x kv_heads x head_dim x kv_bits / 8`` per token of context; the array functions that
+  take bare layer and head counts (``decode_bytes_per_step``, ``flops_per_token``, and the
+  ``roofline_bounds`` functions when no cache size is passed) use it, which is exact only for a
+  model without windowed layers or latent attention.
 * **Mixture of experts.** FLOPs use the active parameters; memory capacity uses the total
   parameters (every expert is resident). Weight *traffic* per step uses an expected-experts
   estimate: each of the ``n`` tokens in a step touches a random fraction ``r = active / total`` of
@@ -60,9 +67,10 @@ in TFLOP/s or TOP/s (1e12 per second); functions return bytes, FLOPs, seconds an
 The array functions broadcast their inputs with numpy's rules and return float arrays (numpy
 scalars for scalar inputs).
 
-This module holds the model's units and constants, the per-token arithmetic (bytes of weights and
-KV cache, FLOPs), the chips' peaks and precisions, the models' parameter arrays and the memory fit
-(chips needed, largest batch). The bounds built from them live next to it:
+This module holds the per-token arithmetic (bytes of weights and KV cache, FLOPs), the chips' peaks
+and precisions and the memory fit (chips needed, largest batch); it re-exports the units, constants
+and row readers of ``analysis.models.shapes`` (``numeric_field``, ``model_arrays``). The bounds built
+from them live next to it:
 ``analysis.models.roofline_bounds`` (one decode step, one prefill pass, the critical batch),
 ``analysis.models.roofline_point`` (the scalar entry point used by the command line, which checks
 one chip, model and configuration) and ``analysis.models.roofline_grid`` (a cross product of chips,
@@ -71,24 +79,32 @@ models, precisions, batches and contexts).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
+from analysis.models import attention
+from analysis.models.shapes import (
+    ATTENTION_MATMULS,
+    BITS_PER_BYTE,
+    BYTES_PER_GB,
+    BYTES_PER_TB,
+    DEFAULT_KV_BITS,
+    FLOPS_PER_MULTIPLY_ADD,
+    FLOPS_PER_TERA,
+    KV_TENSORS_PER_LAYER,
+    PARAMS_PER_BILLION,
+    ChipLike,
+    FloatArray,
+    ModelLike,
+    as_floats,
+    model_arrays,
+    numeric_field,
+)
 
-BITS_PER_BYTE = 8
-BYTES_PER_GB = 1e9
-BYTES_PER_TB = 1e12
-PARAMS_PER_BILLION = 1e9
-FLOPS_PER_TERA = 1e12
-FLOPS_PER_MULTIPLY_ADD = 2
-KV_TENSORS_PER_LAYER = 2
-ATTENTION_MATMULS = 2
-DEFAULT_KV_BITS = 16
 SUPPORTED_BITS = (4, 8, 16)
 PRECISION_SEPARATOR = ";"
 NATIVE_PRECISIONS = {16: ("bf16", "fp16"), 8: ("fp8", "int8"), 4: ("int4", "fp4")}
@@ -96,9 +112,6 @@ FIT_RTOL = 1e-12
 BOUND_MEMORY = "memory"
 BOUND_COMPUTE = "compute"
 BOUND_LABELS = (BOUND_MEMORY, BOUND_COMPUTE)
-
-ChipLike = Mapping[str, Any] | pd.Series | pd.DataFrame
-ModelLike = Mapping[str, Any] | pd.Series | pd.DataFrame
 
 __all__ = [
     "BITS_PER_BYTE",
@@ -114,6 +127,7 @@ __all__ = [
     "decode_bytes_per_step",
     "flops_per_token",
     "kv_bytes_per_token",
+    "matmul_flops_per_token",
     "max_batch",
     "model_arrays",
     "numeric_field",
@@ -124,24 +138,6 @@ __all__ = [
     "weight_bytes",
     "weight_bytes_read",
 ]
-
-
-def as_floats(value: Any) -> FloatArray:
-    """``value`` as a float64 array (a 0-d array for a scalar)."""
-    return np.asarray(value, dtype=np.float64)
-
-
-def numeric_field(record: ChipLike | ModelLike, name: str) -> FloatArray:
-    """Column ``name`` of a row or frame as floats (NaN where missing or not a number)."""
-    value = record.get(name, None) if hasattr(record, "get") else None
-    if value is None:
-        return as_floats(np.nan)
-    if isinstance(value, pd.Series):
-        return pd.to_numeric(value, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    try:
-        return as_floats(value)
-    except (TypeError, ValueError):
-        return as_floats(np.nan)
 
 
 def check_bits(bits: Any, name: str = "bits") -> None:
@@ -196,7 +192,13 @@ def kv_bytes_per_token(
     *,
     kv_bits: npt.ArrayLike = DEFAULT_KV_BITS,
 ) -> FloatArray:
-    """KV-cache bytes per token of one sequence: ``2 x layers x kv_heads x head_dim x kv_bits / 8``."""
+    """KV-cache bytes per token of one sequence by the grouped-query formula,
+    ``2 x layers x kv_heads x head_dim x kv_bits / 8``.
+
+    Exact for grouped-query and multi-head attention without windowed layers; it overstates the cache
+    of a model with sliding-window or chunked layers or with latent attention. For a model row use
+    ``analysis.models.attention.kv_cache_bytes``, which reads the architecture columns.
+    """
     return (
         KV_TENSORS_PER_LAYER
         * as_floats(layers)
@@ -220,12 +222,18 @@ def decode_bytes_per_step(
     kv_bits: npt.ArrayLike = DEFAULT_KV_BITS,
 ) -> FloatArray:
     """Bytes read by one decode step: weights read once (expected-experts estimate over ``batch``
-    tokens) plus ``batch x context`` tokens of KV cache."""
+    tokens) plus ``batch x context`` tokens of KV cache by the grouped-query formula
+    (``kv_bytes_per_token``: no windowed layers, no latent attention)."""
     weights = weight_bytes_read(total_params_b, active_params_b, bits, batch)
     kv = as_floats(batch) * as_floats(context) * kv_bytes_per_token(
         layers, kv_heads, head_dim, kv_bits=kv_bits
     )
     return weights + kv
+
+
+def matmul_flops_per_token(active_params_b: npt.ArrayLike) -> FloatArray:
+    """FLOPs of the matrix products for one token: ``2 x active parameters`` (attention excluded)."""
+    return FLOPS_PER_MULTIPLY_ADD * as_floats(active_params_b) * PARAMS_PER_BILLION
 
 
 def flops_per_token(
@@ -238,9 +246,11 @@ def flops_per_token(
     """FLOPs to produce one token attending to ``context`` cached tokens.
 
     ``2 x active parameters`` for the matrix products plus ``2 x 2 x layers x context x
-    attention_heads x head_dim`` for attention (QK^T and AV, two FLOPs per multiply-add).
+    attention_heads x head_dim`` for attention (QK^T and AV, two FLOPs per multiply-add), every layer
+    attending to the whole context; ``analysis.models.attention.attention_flops_per_token`` caps a
+    windowed layer at its window.
     """
-    matmul = FLOPS_PER_MULTIPLY_ADD * as_floats(active_params_b) * PARAMS_PER_BILLION
+    matmul = matmul_flops_per_token(active_params_b)
     attention = (
         ATTENTION_MATMULS
         * FLOPS_PER_MULTIPLY_ADD
@@ -321,40 +331,15 @@ def max_batch(
     """Largest batch whose weights plus KV caches of ``context`` tokens fit on ``n_chips`` chips.
 
     ``model`` is a mapping, Series or DataFrame with ``total_params_b``, ``layers``, ``kv_heads`` and
-    ``head_dim`` (or ``d_model`` and ``attention_heads``). Zero when the weights plus one sequence
-    do not fit; returned as whole-number floats.
+    ``head_dim`` (or ``d_model`` and ``attention_heads``), and where they apply the attention
+    columns ``attention_kind``, ``kv_lora_rank``, ``rope_head_dim``, ``windowed_layers`` and
+    ``window_tokens``: each sequence's cache is ``analysis.models.attention.kv_cache_bytes``. Zero when
+    the weights plus one sequence do not fit; returned as whole-number floats.
     """
     params = model_arrays(model)
     capacity = as_floats(n_chips) * as_floats(memory_gb) * BYTES_PER_GB * (1.0 + FIT_RTOL)
     free = capacity - weight_bytes(params["total_params_b"], bits)
-    per_sequence = as_floats(context) * kv_bytes_per_token(
-        params["layers"], params["kv_heads"], params["head_dim"], kv_bits=kv_bits
-    )
+    per_sequence = attention.kv_cache_bytes(model, context, kv_bits=kv_bits)
     with np.errstate(divide="ignore", invalid="ignore"):
         batch = np.floor(free / per_sequence)
     return np.maximum(batch, 0.0)
-
-
-def model_arrays(model: ModelLike) -> dict[str, FloatArray]:
-    total = numeric_field(model, "total_params_b")
-    active = numeric_field(model, "active_params_b")
-    architecture = model.get("architecture", None) if hasattr(model, "get") else None
-    if architecture is None:
-        dense = np.zeros(np.shape(active), dtype=bool)
-    else:
-        dense = np.asarray(pd.Series(architecture, dtype="object").astype(str).str.lower() == "dense")
-        dense = dense.reshape(np.shape(active)) if dense.size == np.size(active) else dense
-    active = np.where(np.isnan(active) & dense, total, active)
-    heads = numeric_field(model, "attention_heads")
-    head_dim = numeric_field(model, "head_dim")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        head_dim = np.where(np.isnan(head_dim), numeric_field(model, "d_model") / heads, head_dim)
-    return {
-        "total_params_b": total,
-        "active_params_b": as_floats(active),
-        "layers": numeric_field(model, "layers"),
-        "kv_heads": numeric_field(model, "kv_heads"),
-        "head_dim": as_floats(head_dim),
-        "attention_heads": heads,
-        "context_length": numeric_field(model, "context_length"),
-    }

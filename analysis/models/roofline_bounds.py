@@ -6,11 +6,20 @@ the two times are equal; ``prefill_bound`` times the prefill of ``batch`` prompt
 lower bound on time to first token. The bytes and FLOPs they add up come from
 ``analysis.models.roofline``, whose module docstring states the assumptions (every number is a bound,
 never a prediction) and the units. All inputs broadcast with numpy's rules.
+
+The decode functions take the model as bare figures (parameters, layers, heads). Its attention cache
+and attention FLOPs are passed as ``kv_cache_bytes`` (bytes one sequence holds at ``context``) and
+``attention_flops`` (attention FLOPs per token at ``context``), which ``roofline_point`` and
+``roofline_grid`` take from the model's architecture (``analysis.models.attention``: grouped-query
+heads, latent attention, windowed layers). Left out, they follow the grouped-query formula
+(``roofline.kv_bytes_per_token``; every layer over the whole context), exact only for a model without
+windowed layers or latent attention. ``prefill_bound`` always uses that formula.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +31,9 @@ from analysis.models.roofline import (
     DEFAULT_KV_BITS,
     FloatArray,
     as_floats,
-    decode_bytes_per_step,
     flops_per_token,
     kv_bytes_per_token,
+    matmul_flops_per_token,
     weight_bytes,
     weight_bytes_read,
 )
@@ -39,7 +48,38 @@ __all__ = [
     "decode_bound",
     "decode_times",
     "prefill_bound",
+    "sequence_costs",
 ]
+
+
+def sequence_costs(
+    *,
+    active_params_b: npt.ArrayLike,
+    layers: npt.ArrayLike,
+    kv_heads: npt.ArrayLike,
+    head_dim: npt.ArrayLike,
+    attention_heads: npt.ArrayLike,
+    context: npt.ArrayLike,
+    kv_bits: npt.ArrayLike = DEFAULT_KV_BITS,
+    kv_cache_bytes: npt.ArrayLike | None = None,
+    attention_flops: npt.ArrayLike | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The cache bytes one sequence holds at ``context`` and the FLOPs to produce one of its tokens.
+
+    ``kv_cache_bytes`` and ``attention_flops`` (from ``analysis.models.attention``) are used where
+    given; otherwise the grouped-query formula, ``context x kv_bytes_per_token`` and
+    ``flops_per_token``, every layer over the whole context. FLOPs add the matrix products,
+    ``2 x active parameters``, to the attention FLOPs either way.
+    """
+    if kv_cache_bytes is None:
+        cache = as_floats(context) * kv_bytes_per_token(layers, kv_heads, head_dim, kv_bits=kv_bits)
+    else:
+        cache = as_floats(kv_cache_bytes)
+    if attention_flops is None:
+        flops = flops_per_token(active_params_b, layers, attention_heads, head_dim, context)
+    else:
+        flops = matmul_flops_per_token(active_params_b) + as_floats(attention_flops)
+    return cache, flops
 
 
 def critical_batch(
@@ -55,10 +95,12 @@ def critical_batch(
     attention_heads: npt.ArrayLike,
     context: npt.ArrayLike,
     kv_bits: npt.ArrayLike = DEFAULT_KV_BITS,
+    kv_cache_bytes: npt.ArrayLike | None = None,
+    attention_flops: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Batch at which a decode step's memory time equals its compute time (a real number).
 
-    Per sequence, a step costs ``k = context x kv_bytes / bandwidth`` of memory time and
+    Per sequence, a step costs ``k = cache bytes / bandwidth`` of memory time and
     ``c = flops_per_token / peak`` of compute time, and the weights cost ``w(B) / bandwidth``. The
     times are equal where ``w(B) / (B x bandwidth) = c - k``. For a dense model this is
     ``B* = (weight_bytes / bandwidth) / (c - k)``; at short context and 16-bit weights it reduces to
@@ -71,8 +113,13 @@ def critical_batch(
     total = as_floats(total_params_b)
     fraction = np.clip(as_floats(active_params_b) / total, 0.0, 1.0)
     weights_time = weight_bytes(total, bits) / bandwidth
-    kv_time = as_floats(context) * kv_bytes_per_token(layers, kv_heads, head_dim, kv_bits=kv_bits) / bandwidth
-    compute_time = flops_per_token(active_params_b, layers, attention_heads, head_dim, context) / peak
+    cache, flops = sequence_costs(
+        active_params_b=active_params_b, layers=layers, kv_heads=kv_heads, head_dim=head_dim,
+        attention_heads=attention_heads, context=context, kv_bits=kv_bits,
+        kv_cache_bytes=kv_cache_bytes, attention_flops=attention_flops,
+    )
+    kv_time = cache / bandwidth
+    compute_time = flops / peak
     margin = compute_time - kv_time
     shape = np.broadcast_shapes(
         np.shape(weights_time), np.shape(margin), np.shape(fraction)
@@ -136,16 +183,23 @@ def decode_times(
     context: npt.ArrayLike,
     n_chips: npt.ArrayLike,
     kv_bits: npt.ArrayLike,
+    kv_cache_bytes: npt.ArrayLike | None = None,
+    attention_flops: npt.ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Bytes, FLOPs, memory time and compute time of one decode step on ``n_chips`` chips.
 
-    The arguments are those of ``decode_bound``, every one required."""
+    The arguments are those of ``decode_bound``, every one required but the cache size and the
+    attention FLOPs (see ``sequence_costs``). The step reads the weights once (expected-experts
+    estimate over ``batch`` tokens) and every sequence's cache."""
     chips = as_floats(n_chips)
     batch_arr = as_floats(batch)
-    step_bytes = decode_bytes_per_step(
-        total_params_b, active_params_b, bits, layers, kv_heads, head_dim, batch_arr, context, kv_bits=kv_bits
+    cache, flops = sequence_costs(
+        active_params_b=active_params_b, layers=layers, kv_heads=kv_heads, head_dim=head_dim,
+        attention_heads=attention_heads, context=context, kv_bits=kv_bits,
+        kv_cache_bytes=kv_cache_bytes, attention_flops=attention_flops,
     )
-    step_flops = batch_arr * flops_per_token(active_params_b, layers, attention_heads, head_dim, context)
+    step_bytes = weight_bytes_read(total_params_b, active_params_b, bits, batch_arr) + batch_arr * cache
+    step_flops = batch_arr * flops
     time_memory = step_bytes / (chips * as_floats(memory_bw_tbps) * BYTES_PER_TB)
     time_compute = step_flops / (chips * as_floats(peak_flops))
     return step_bytes, step_flops, time_memory, time_compute
@@ -171,43 +225,28 @@ def decode_bound(
     context: npt.ArrayLike,
     n_chips: npt.ArrayLike = 1,
     kv_bits: npt.ArrayLike = DEFAULT_KV_BITS,
+    kv_cache_bytes: npt.ArrayLike | None = None,
+    attention_flops: npt.ArrayLike | None = None,
 ) -> DecodeBound:
     """Roofline of one decode step of ``batch`` sequences with ``context`` cached tokens each.
 
     ``memory_bw_tbps`` is per chip in TB/s, ``peak_flops`` per chip in FLOP/s (see
     ``peak_flops_for_bits``); ``n_chips`` chips shard the model perfectly. All inputs broadcast.
+    ``kv_cache_bytes`` and ``attention_flops`` are one sequence's cache and attention FLOPs per token
+    at ``context`` from the architecture (``analysis.models.attention``); left out, the grouped-query
+    formula (see ``sequence_costs``).
     It does not check that the batch fits in memory (see ``max_batch``). ``bound`` is ``"memory"``
     when memory time is at least compute time, ``"compute"`` when it is less, and empty where an
     input is missing.
     """
-    step_bytes, step_flops, time_memory, time_compute = decode_times(
-        memory_bw_tbps=memory_bw_tbps,
-        peak_flops=peak_flops,
-        total_params_b=total_params_b,
-        active_params_b=active_params_b,
-        bits=bits,
-        layers=layers,
-        kv_heads=kv_heads,
-        head_dim=head_dim,
-        attention_heads=attention_heads,
-        batch=batch,
-        context=context,
-        n_chips=n_chips,
-        kv_bits=kv_bits,
-    )
-    critical = critical_batch(
-        memory_bw_tbps=memory_bw_tbps,
-        peak_flops=peak_flops,
-        total_params_b=total_params_b,
-        active_params_b=active_params_b,
-        bits=bits,
-        layers=layers,
-        kv_heads=kv_heads,
-        head_dim=head_dim,
-        attention_heads=attention_heads,
-        context=context,
-        kv_bits=kv_bits,
-    )
+    shared: dict[str, Any] = {
+        "memory_bw_tbps": memory_bw_tbps, "peak_flops": peak_flops, "total_params_b": total_params_b,
+        "active_params_b": active_params_b, "bits": bits, "layers": layers, "kv_heads": kv_heads,
+        "head_dim": head_dim, "attention_heads": attention_heads, "context": context, "kv_bits": kv_bits,
+        "kv_cache_bytes": kv_cache_bytes, "attention_flops": attention_flops,
+    }
+    step_bytes, step_flops, time_memory, time_compute = decode_times(batch=batch, n_chips=n_chips, **shared)
+    critical = critical_batch(**shared)
     return _decode_result(step_bytes, step_flops, time_memory, time_compute, batch, n_chips, critical)
 
 
@@ -276,7 +315,9 @@ def prefill_bound(
     ``(prompt_tokens + 1) / 2``; bytes are the weights read once plus the KV cache written. The
     time is the larger of the memory and compute times; it is also the lower bound on time to
     first token, since no prompt's first token can come before its prefill ends. ``tokens_per_s``
-    counts prompt tokens processed.
+    counts prompt tokens processed. The cache and attention follow the grouped-query formula (every
+    layer over the whole prompt): exact without windowed layers or latent attention, an overstatement
+    of the work (an understatement of the speed) with them.
     """
     tokens = as_floats(batch) * as_floats(prompt_tokens)
     average_context = (as_floats(prompt_tokens) + 1.0) / 2.0

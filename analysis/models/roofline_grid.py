@@ -5,7 +5,10 @@
 broadcasting over one five-dimensional array, and returns a long DataFrame. Rows that cannot be
 bounded (an unsupported precision, missing data, a context beyond the window, too many chips) are
 kept with ``fits`` False and their speeds missing, rather than refused as ``roofline_point`` does.
-The assumptions are those stated in ``analysis.models.roofline``.
+Each sequence's attention cache and the attention FLOPs per token come from the model's architecture
+(``analysis.models.attention``: grouped-query heads, latent attention, and windowed layers that hold
+at most their window), at every context of the grid. The assumptions are those stated in
+``analysis.models.roofline``.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from analysis.models import attention
 from analysis.models.roofline import (
     BOUND_LABELS,
     DEFAULT_KV_BITS,
     FloatArray,
     check_bits,
     chips_needed,
-    kv_bytes_per_token,
     model_arrays,
     numeric_field,
     peak_flops_for_bits,
@@ -36,6 +39,7 @@ from analysis.models.roofline_bounds import critical_batch, decode_times
 BoolArray = npt.NDArray[np.bool_]
 
 _MODEL_INPUTS = ("total_params_b", "active_params_b", "layers", "kv_heads", "head_dim", "attention_heads")
+_ATTENTION_INPUTS = ("kv_cache_bytes", "attention_flops")
 
 __all__ = ["roofline_grid"]
 
@@ -102,11 +106,12 @@ def roofline_grid(
 
     bandwidth, memory, peak, supported = _chip_arrays(chips, bits_axis)
     params = {key: value.reshape(model_ax) for key, value in model_arrays(models).items()}
+    params.update(_attention_arrays(models, context_axis, kv_bits))
     bits_b = bits_axis.astype(np.float64).reshape(1, 1, n_p, 1, 1)
     batch_b = batch_axis.astype(np.float64).reshape(1, 1, 1, n_b, 1)
     context_b = context_axis.astype(np.float64).reshape(1, 1, 1, 1, n_x)
 
-    n_chips = _chips_for_batch(params, memory, bits_b, batch_b, context_b, kv_bits)
+    n_chips = _chips_for_batch(params, memory, bits_b, batch_b)
     chip_ok = supported & np.isfinite(bandwidth) & (bandwidth > 0) & np.isfinite(memory) & (memory > 0)
     chip_ok = chip_ok & np.isfinite(peak) & (peak > 0)
     fits = np.broadcast_to(chip_ok & _model_ok(params, context_b, model_ax), shape) & np.isfinite(n_chips)
@@ -134,26 +139,43 @@ def _chip_arrays(
     return bandwidth, memory, peak, supported
 
 
+def _attention_arrays(
+    models: pd.DataFrame, context_axis: npt.NDArray[np.int64], kv_bits: int
+) -> dict[str, FloatArray]:
+    """One sequence's attention cache (``kv_cache_bytes``) and the attention FLOPs per token
+    (``attention_flops``) of each model at each context, from the architecture
+    (``analysis.models.attention``), shaped to broadcast on the grid's model and context axes."""
+    contexts = context_axis.astype(np.float64).reshape(-1, 1)
+    n_m, n_x = len(models), context_axis.size
+
+    def on_grid(values: FloatArray) -> FloatArray:
+        """A (context, model) array laid out on the grid's (1, model, 1, 1, context) axes."""
+        by_context = np.broadcast_to(values, (n_x, n_m))
+        return np.ascontiguousarray(by_context.T).reshape(1, n_m, 1, 1, n_x)
+
+    return {
+        "kv_cache_bytes": on_grid(attention.kv_cache_bytes(models, contexts, kv_bits=kv_bits)),
+        "attention_flops": on_grid(attention.attention_flops_per_token(models, contexts)),
+    }
+
+
 def _chips_for_batch(
     params: dict[str, FloatArray],
     memory: FloatArray,
     bits_b: FloatArray,
     batch_b: FloatArray,
-    context_b: FloatArray,
-    kv_bits: int,
 ) -> FloatArray:
-    """The fewest chips that hold the weights plus the batch's KV caches, on the grid's axes."""
-    needed = weight_bytes(params["total_params_b"], bits_b) + batch_b * context_b * kv_bytes_per_token(
-        params["layers"], params["kv_heads"], params["head_dim"], kv_bits=kv_bits
-    )
+    """The fewest chips that hold the weights plus the batch's attention caches, on the grid's axes."""
+    needed = weight_bytes(params["total_params_b"], bits_b) + batch_b * params["kv_cache_bytes"]
     return chips_needed(needed, memory)
 
 
 def _model_ok(params: dict[str, FloatArray], context_b: FloatArray, model_ax: tuple[int, ...]) -> BoolArray:
-    """Whether each model has every figure a bound needs and each context lies within its window."""
+    """Whether each model has every figure a bound needs (its attention cache included: a
+    latent-attention model needs its latent rank) and each context lies within its window."""
     model_ok = np.ones(model_ax, dtype=bool)
-    for key in _MODEL_INPUTS:
-        model_ok &= np.isfinite(params[key]) & (params[key] > 0)
+    for key in (*_MODEL_INPUTS, *_ATTENTION_INPUTS):
+        model_ok = model_ok & np.isfinite(params[key]) & (params[key] > 0)
     window = params["context_length"]
     return model_ok & ~(np.isfinite(window) & (context_b > window))
 
@@ -170,7 +192,7 @@ def _speeds(
 ) -> _Speeds:
     """Memory time, compute time, step time, system tokens/s and critical batch on the grid's axes,
     computed everywhere (missing or infinite where the inputs are)."""
-    model_kwargs: dict[str, Any] = {key: params[key] for key in _MODEL_INPUTS}
+    model_kwargs: dict[str, Any] = {key: params[key] for key in (*_MODEL_INPUTS, *_ATTENTION_INPUTS)}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         _, _, time_memory, time_compute = decode_times(
             memory_bw_tbps=bandwidth,

@@ -4,7 +4,9 @@ The scalar entry point used by the command line and the chapters. It takes rows 
 models tables, refuses with a one-line ValueError what cannot be bounded (an unsupported
 precision, missing chip or model data, a context beyond the model's window, a batch that does not
 fit), chooses the number of chips and the batch, and returns a ``RooflineResult`` of plain floats
-from ``analysis.models.roofline_bounds.decode_bound``. The assumptions are those stated in
+from ``analysis.models.roofline_bounds.decode_bound``. Each sequence's attention cache and the
+attention FLOPs per token come from the model's architecture (``analysis.models.attention``:
+grouped-query heads, latent attention, windowed layers). The assumptions are those stated in
 ``analysis.models.roofline``.
 """
 
@@ -17,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.models import attention
 from analysis.models.roofline import (
     DEFAULT_KV_BITS,
     FloatArray,
     check_bits,
     chips_needed,
-    kv_bytes_per_token,
     max_batch,
     model_arrays,
     numeric_field,
@@ -112,13 +114,12 @@ def roofline_point(
         chips = positive_int(chips, "chips")
     wanted = _wanted_batch(batch)
     bandwidth, memory, peak = _chip_figures(chip, chip_name, bits)
-    params = model_arrays(model)
-    m = _model_figures(params, model_name, context)
+    m = _model_figures(model, model_name, context, kv_bits)
     n_chips, size = _chips_and_batch(
         chip_name=chip_name, model_name=model_name, bits=bits, kv_bits=kv_bits, context=context,
-        chips=chips, wanted=wanted, memory=memory, params=params, m=m,
+        chips=chips, wanted=wanted, memory=memory, model=model, m=m,
     )
-    largest = int(max_batch(n_chips, memory, bits, params, context, kv_bits=kv_bits))
+    largest = int(max_batch(n_chips, memory, bits, model, context, kv_bits=kv_bits))
     result = decode_bound(
         memory_bw_tbps=bandwidth,
         peak_flops=peak,
@@ -133,6 +134,8 @@ def roofline_point(
         context=context,
         n_chips=n_chips,
         kv_bits=kv_bits,
+        kv_cache_bytes=m["kv_cache_bytes"],
+        attention_flops=m["attention_flops"],
     )
     return _point_result(chip_name, model_name, bits, kv_bits, size, context, n_chips, largest, result)
 
@@ -162,10 +165,16 @@ def _chip_figures(
     return bandwidth, memory, peak
 
 
-def _model_figures(params: dict[str, FloatArray], model_name: str, context: int) -> dict[str, float]:
-    """The model's parameters, layers and heads as positive numbers (from ``model_arrays``).
+def _model_figures(
+    model: Mapping[str, Any] | pd.Series, model_name: str, context: int, kv_bits: int
+) -> dict[str, float]:
+    """The model's parameters, layers and heads as positive numbers (from ``model_arrays``), with one
+    sequence's attention cache at ``context`` and the attention FLOPs per token
+    (``kv_cache_bytes``, ``attention_flops``, from ``analysis.models.attention``).
 
-    ValueError when one is missing or ``context`` exceeds the model's window."""
+    ValueError when one is missing (a latent-attention model without its latent rank, say) or
+    ``context`` exceeds the model's window."""
+    params = model_arrays(model)
     fields = {
         "total_params_b": "total parameters",
         "active_params_b": "active parameters",
@@ -178,6 +187,10 @@ def _model_figures(params: dict[str, FloatArray], model_name: str, context: int)
     window = float(params["context_length"])
     if math.isfinite(window) and context > window:
         raise ValueError(f"context {context} exceeds {model_name}'s window of {int(window)} tokens")
+    m["kv_cache_bytes"] = _required(attention.kv_cache_bytes(model, context, kv_bits=kv_bits),
+                                    f"attention cache of {model_name}")
+    m["attention_flops"] = _required(attention.attention_flops_per_token(model, context),
+                                     f"attention FLOPs of {model_name}")
     return m
 
 
@@ -191,17 +204,15 @@ def _chips_and_batch(
     chips: int | None,
     wanted: int | None,
     memory: float,
-    params: dict[str, FloatArray],
+    model: Mapping[str, Any] | pd.Series,
     m: dict[str, float],
 ) -> tuple[int, int]:
     """The number of chips and the batch (see ``roofline_point``); ValueError when the batch does not fit."""
     weights = float(weight_bytes(m["total_params_b"], bits))
-    per_sequence = context * float(
-        kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bits=kv_bits)
-    )
+    per_sequence = m["kv_cache_bytes"]
     if wanted is None:
         n_chips = chips if chips is not None else int(chips_needed(weights + per_sequence, memory))
-        size = int(max_batch(n_chips, memory, bits, params, context, kv_bits=kv_bits))
+        size = int(max_batch(n_chips, memory, bits, model, context, kv_bits=kv_bits))
         if size < 1:
             raise ValueError(
                 f"{model_name} at {bits}-bit plus one {context}-token sequence does not fit on "

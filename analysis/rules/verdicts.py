@@ -120,30 +120,35 @@ def best_measurement(benchmarks: pd.DataFrame, models: pd.DataFrame, chip: str, 
     return None
 
 
+def _flops_per_token(model: pd.Series, context: int) -> float:
+    """FLOPs of one token at ``context`` cached tokens: the matrix products plus attention over the
+    cache the architecture keeps (``attention.attention_flops_per_token``: windowed layers over at
+    most their window)."""
+    return float(roofline.matmul_flops_per_token(model["active_params_b"])
+                 + attention.attention_flops_per_token(model, context))
+
+
 def compute_ceiling_per_chip(chip: pd.Series, model: pd.Series, bits: int, context: int) -> float | None:
     """Tokens/s one chip can never exceed at any batch: its peak over the FLOPs of one token."""
     peak = float(roofline.peak_flops_for_bits(chip, bits))
     if not math.isfinite(peak) or peak <= 0:
         return None
-    flops = float(roofline.flops_per_token(model["active_params_b"], model["layers"],
-                                           model["attention_heads"], model["head_dim"], context))
-    return peak / flops
+    return peak / _flops_per_token(model, context)
 
 
 def latency_floor_ms(chip: pd.Series, model: pd.Series, bits: int, context: int) -> tuple[float, int]:
-    """Least time per token at batch 1 on the fewest chips that hold the model, and that count."""
-    step_bytes = float(roofline.decode_bytes_per_step(
-        model["total_params_b"], model["active_params_b"], bits, model["layers"], model["kv_heads"],
-        model["head_dim"], 1, context))
-    held = float(roofline.weight_bytes(model["total_params_b"], bits)) + context * float(
-        roofline.kv_bytes_per_token(model["layers"], model["kv_heads"], model["head_dim"]))
+    """Least time per token at batch 1 on the fewest chips that hold the model, and that count.
+
+    The sequence's cache of ``context`` tokens is sized from the architecture
+    (``attention.kv_cache_bytes``, 16 bits per value)."""
+    cache = float(attention.kv_cache_bytes(model, context))
+    step_bytes = float(roofline.weight_bytes_read(model["total_params_b"], model["active_params_b"], bits, 1)) + cache
+    held = float(roofline.weight_bytes(model["total_params_b"], bits)) + cache
     n = int(roofline.chips_needed(held, chip["memory_gb"]))
     seconds = step_bytes / (n * chip["memory_bw_tbps"] * roofline.BYTES_PER_TB)
     peak = float(roofline.peak_flops_for_bits(chip, bits))
     if math.isfinite(peak) and peak > 0:
-        flops = float(roofline.flops_per_token(model["active_params_b"], model["layers"],
-                                               model["attention_heads"], model["head_dim"], context))
-        seconds = max(seconds, flops / (n * peak))
+        seconds = max(seconds, _flops_per_token(model, context) / (n * peak))
     return seconds * MS_PER_S, n
 
 
