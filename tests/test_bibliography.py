@@ -245,3 +245,11 @@ def test_the_reference_style_uses_the_distinct_year(parsed: BibliographyData) ->
     formatted = next(iter(find_plugin("pybtex.style.formatting", "alpha")().format_entries([entry])))
     text = format_references(style, "t", [(entry, formatted, _info(parsed))])
     assert "AINews" in str(text) and "n.d." in str(text)
+
+
+def test_the_store_s_typed_dates_give_the_same_file(bib: str) -> None:
+    """The build reads the sources from the store, where dates are timestamps and a missing one NaT."""
+    typed = SOURCES.assign(date_published=pd.to_datetime(SOURCES["date_published"].replace("", None)),
+                           date_accessed=pd.to_datetime(SOURCES["date_accessed"]))
+    assert typed["date_published"].isna().sum() > 10
+    assert bibliography.bib_text(typed) == bib

@@ -26,8 +26,11 @@ ENTRY_TYPE = {"dataset": "dataset", "benchmark": "dataset"}
 
 def _date(value: object) -> dt.date | None:
     """A date from the store or a CSV cell; None for an empty cell."""
-    stamp = pd.Timestamp(value) if value is not None and value != "" else pd.NaT
-    return None if pd.isna(stamp) else stamp.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10]) if value.strip() else None
+    if value is None or pd.isna(value):  # None, NaN, NaT, pd.NA
+        return None
+    return pd.Timestamp(value).date()
 
 
 def record(row: pd.Series) -> Record:
