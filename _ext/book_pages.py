@@ -12,6 +12,10 @@ sphinx-thebe registers its inline configuration script once per read of the envi
 can carry ``const THEBE_JS_URL = ...`` twice, and the second declaration throws in the browser. Each
 page's scripts are de-duplicated here (same file, same inline body, same attributes: keep the first;
 an inline script's file name may be ``None`` or ``""``, which count as the same).
+
+The extension also registers the book's in-text citation style, ``author_year_distinct``
+(``analysis.book.citestyle``: author-year references whose year carries a letter when one author has
+several entries of one year), before sphinxcontrib-bibtex looks it up when the builder starts.
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ def _front_page_follows(app: Any, env: Any, added: set[str], changed: set[str], 
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("env-get-outdated", _front_page_follows)
+    from analysis.book import citestyle
+
+    citestyle.register()
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     app.connect("html-page-context", _charts_only_where_drawn, priority=101)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,3 +1,15 @@
-"""Analysis package of the inference-cost book: data contracts, store, models and pipeline."""
+"""Analysis package of the inference-cost book: data contracts, store, models and pipeline.
 
-__version__ = "0.1.0"
+``analysis.__version__`` is the book's edition, read from ``CITATION.cff`` (``analysis.edition``), the
+one place that holds it.
+"""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from analysis import edition
+
+        return edition.edition().version
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

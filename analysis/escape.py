@@ -5,8 +5,8 @@ unescaped: ``html_text`` (HTML), ``md_text`` (MyST Markdown: every ASCII punctua
 backslash-escaped, so no role, directive, link, raw block, fence, ``$`` math or HTML tag can form),
 ``md_code_block`` (a code fence longer than any run of backticks inside), ``bibtex_text`` (BibTeX and
 LaTeX: braces and special characters written as commands, so an unbalanced ``{`` cannot end an
-entry), ``bibtex_url`` (``http``/``https`` only, percent-encoded), ``bibtex_entry`` (one entry, its
-key and brace balance checked) and ``csv_cell`` (a text cell starting with ``=``, ``+``, ``-``,
+entry), ``bibtex_url`` (``http``/``https`` only, percent-encoded; the entries themselves are written
+by pybtex in ``analysis.book.bibtex``) and ``csv_cell`` (a text cell starting with ``=``, ``+``, ``-``,
 ``@``, tab or carriage return is prefixed with ``'``, as OWASP's CSV-injection guidance recommends).
 ``safe_url`` returns a URL only when its scheme is ``http`` or ``https``, so ``javascript:`` and
 ``data:`` never become links. This module imports nothing of the package: every layer may use it.
@@ -74,40 +74,18 @@ def safe_url(value: object) -> str | None:
     return text
 
 
-def bibtex_url(value: object, *, relative: bool = False) -> str | None:
-    """A URL for a BibTeX ``url`` field: ``http``/``https`` (or, with ``relative``, a path inside the
-    book with no scheme), percent-encoded so that no brace, backslash, quote or space survives; None
-    for anything else (``javascript:``, ``data:``, ...)."""
-    text = str(value).strip()
-    url = safe_url(text)
+def bibtex_url(value: object) -> str | None:
+    """A URL for a BibTeX ``url`` field (verbatim in biblatex): ``http``/``https`` only,
+    percent-encoded so that no brace, backslash, quote or space survives; None for anything else
+    (``javascript:``, ``data:``, a path without a host, ...)."""
+    url = safe_url(value)
     if url is None:
-        if not relative or ":" in text.split("/", 1)[0] or text.startswith("//") or not text:
-            return None
-        url = text
+        return None
     return urllib.parse.quote(url, safe=":/?#[]@!$&'()*+,;=%-._~")
 
 
-BIBTEX_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")  # entry types and field names
 BIBTEX_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
-
-
-def bibtex_entry(kind: str, key: str, fields: list[tuple[str, str]]) -> str:
-    """The book's one BibTeX writer: ``@kind{key, name = {value}, ...}``. Values must already be
-    escaped (``bibtex_text``, ``bibtex_url``); the key, the field names and the brace balance of every
-    value are checked here, so nothing can end an entry early or start another."""
-    if not BIBTEX_NAME_RE.fullmatch(kind) or not BIBTEX_KEY_RE.fullmatch(key):
-        raise ValueError(f"not a BibTeX entry type and key: {kind!r}, {key!r}")
-    lines = []
-    for name, value in fields:
-        depth = 0
-        for ch in value:
-            depth += {"{": 1, "}": -1}.get(ch, 0)
-            if depth < 0:
-                break
-        if depth != 0 or not BIBTEX_NAME_RE.fullmatch(name):
-            raise ValueError(f"BibTeX field {name!r} of {key!r} is not escaped: {value!r}")
-        lines.append(f"  {name} = {{{value}}}")
-    return f"@{kind}{{{key},\n" + ",\n".join(lines) + "\n}"
+"""What a BibTeX key of the book may look like (source ids, figure keys)."""
 
 
 def csv_cell(value: object) -> object:

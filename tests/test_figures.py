@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 
+import bibtexparser
 import jsonschema
 import nbformat
 import pandas as pd
 import pytest
 import yaml
 
-from analysis import __version__
+from pybtex.database import parse_string
+
+from analysis import __version__, edition
 from analysis.book import figures
 from analysis.build import pipeline
 from tests.conftest import ROOT
@@ -51,6 +56,14 @@ def test_figure_files_label_and_citation(chapter: str, fig: dict) -> None:
     assert "Cite this figure" in block and "@misc{inferencebook-" in block
     assert figures.BOOK_TITLE in block and f"version {__version__}" in block and f"#{label}" in block
     assert "Data: " in block and "Data: ." not in block, f"{label} names no data source"
+    assert block.count('class="cite-copy"') == 2, f"{label} has no copy buttons"
+    bib = html.unescape(re.search(r'<pre class="cite-bibtex">(.*?)</pre>', block, re.S).group(1))
+    assert bibtexparser.parse_string(bib).failed_blocks == []
+    entry = parse_string(bib, "bibtex").entries[f"inferencebook-{label.removeprefix('fig-')}"]
+    assert entry.fields["url"] == edition.page_url(f"chapters/{chapter}.html", label)
+    publishers = [re.sub(r" \(\d+ sources\)$", "", p) for p in entry.fields["note"].removeprefix("Data: ")
+                  .rstrip(".").split("; ")]
+    assert len(publishers) == len(set(publishers)), f"{label}'s data note names a publisher twice"
 
 
 def test_figure_labels_are_referenced_in_the_prose() -> None:

@@ -1,7 +1,7 @@
 """The package's layers: imports only go down, no cycle, no module uses another's private names.
 
-The layers, bottom to top: the base modules (``paths``, ``escape``, ``precision``, ``errors``: no import
-of the package), ``data``, ``models``, ``rules``, ``book``, ``build``, and the command line (``cli``,
+The layers, bottom to top: the base modules (``paths``, ``escape``, ``precision``, ``errors``,
+``edition``: no import of the package beyond ``paths``), ``data``, ``models``, ``rules``, ``book``, ``build``, and the command line (``cli``,
 ``__main__``). A module may import its own layer or any layer below it, never one above.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from analysis import paths
 
 LAYERS = ("base", "data", "importers", "models", "rules", "book", "build", "cli")
-BASE = {"paths", "escape", "precision", "errors", "__init__"}
+BASE = {"paths", "escape", "precision", "errors", "edition", "__init__"}
 CLI = {"cli", "__main__"}
 
 

@@ -1,49 +1,55 @@
-"""The book's bibliography: every row of the store's ``sources`` table as a BibTeX entry.
+"""The book's bibliography: every row of the store's ``sources`` table as a biblatex entry.
 
 ``write_bib`` renders the table into a ``.bib`` file that sphinxcontrib-bibtex reads; each entry's
-key is the source's ``source_id``, so a chapter cites exactly the sources its rows name. The file is
-regenerated from the store before each HTML build and rewritten only when its text changes.
+key is the source's ``source_id``, so a chapter cites exactly the sources its rows name. A web page is
+an ``@online`` entry, a dataset or a benchmark's result file a ``@dataset``; each carries its
+publisher as author, its title with capitals protected, its publication date only when the source
+states one (a style then prints "n.d."), the date it was read as ``urldate`` and its licence in
+``note``. The entries are written by the book's one BibTeX writer (``analysis.book.bibtex``). The file
+is regenerated from the store before each HTML build and rewritten only when its text changes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.book.bibtex import Record, bib_string
 from analysis.data.reader import open_store
-from analysis.escape import bibtex_entry, bibtex_text, bibtex_url
 
 BIB_NAME = "sources.bib"
+ENTRY_TYPE = {"dataset": "dataset", "benchmark": "dataset"}
+"""The entry type of each kind of source; every other kind is ``online``."""
 
 
-def _year(row: pd.Series) -> str:
-    for column in ("date_published", "date_accessed"):
-        value = row.get(column)
-        if value is not None and not pd.isna(value):
-            return str(pd.Timestamp(value).year)
-    return "n.d."
+def _date(value: object) -> dt.date | None:
+    """A date from the store or a CSV cell; None for an empty cell."""
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10]) if value.strip() else None
+    if value is None or pd.isna(value):  # None, NaN, NaT, pd.NA
+        return None
+    return pd.Timestamp(value).date()
 
 
-def entry(row: pd.Series) -> str:
-    """One source as a BibTeX ``@misc`` entry keyed by its ``source_id``, written by the book's one
-    BibTeX writer (``safety.bibtex_entry``): every text escaped, the URL kept only if it is http(s)."""
-    accessed = pd.Timestamp(row["date_accessed"]).strftime("%Y-%m-%d")
-    fields = [
-        ("author", "{" + bibtex_text(row["producer"]) + "}"),
-        ("title", bibtex_text(row["title"])),
-        ("year", _year(row)),
-    ]
-    url = bibtex_url(row["url"])
-    if url is not None:
-        fields.append(("url", url))
-    fields.append(("note", f"Accessed {accessed}. Licence: {bibtex_text(row['licence'])}."))
-    return bibtex_entry("misc", str(row["source_id"]), fields) + "\n"
+def record(row: pd.Series) -> Record:
+    """One source as a ``Record`` keyed by its ``source_id``."""
+    return Record(
+        kind=ENTRY_TYPE.get(str(row.get("kind", "")), "online"),
+        key=str(row["source_id"]),
+        author=str(row["producer"]),
+        title=str(row["title"]),
+        url=str(row["url"]),
+        published=_date(row.get("date_published")),
+        accessed=_date(row["date_accessed"]),
+        extra=(("note", f"Licence: {row['licence']}."),),
+    )
 
 
 def bib_text(sources: pd.DataFrame) -> str:
     """Every source as BibTeX, sorted by key."""
-    return "\n".join(entry(r) for _, r in sources.sort_values("source_id").iterrows())
+    return bib_string(record(r) for _, r in sources.sort_values("source_id").iterrows())
 
 
 def write_bib(store_path: Path, out_path: Path) -> Path:

@@ -20,7 +20,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML
 
-from analysis import __version__, paths
+from analysis import edition, paths
 from analysis.book import figures, labels
 from analysis.data.reader import StoreReader, open_store
 from analysis.escape import BIBTEX_KEY_RE, md_text
@@ -58,9 +58,10 @@ class Chapter:
         self._note_code()
 
     def _note_code(self) -> None:
-        """Record which ``analysis`` modules this chapter has imported, for the pipeline's staleness check."""
+        """Record which ``analysis`` modules this chapter has imported, and ``CITATION.cff`` (the
+        edition its figure citations print), for the pipeline's staleness check."""
         root = paths.ROOT
-        files = []
+        files = [edition.CITATION_NAME]
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)
             if (name == "analysis" or name.startswith("analysis.")) and path:
@@ -71,13 +72,13 @@ class Chapter:
     def page(self) -> str:
         return f"chapters/{self.slug}.html"
 
-    def source_titles(self, ids: Sequence[str]) -> list[str]:
-        """``producer, title`` of each source id, in order."""
+    def source_publishers(self, ids: Sequence[str]) -> list[str]:
+        """The publisher (``producer``) of each source id, in order."""
         if not ids:
             return []
         frame = self.db.rows("sources", "source_id", list(ids))
-        labels = dict(zip(frame["source_id"], frame["producer"] + ", " + frame["title"]))
-        return [labels.get(i, i) for i in ids]
+        publishers = dict(zip(frame["source_id"], frame["producer"]))
+        return [publishers.get(i, i) for i in ids]
 
     def figure(
         self,
@@ -93,9 +94,10 @@ class Chapter:
             _flatten_sources(data[SOURCE_COLUMN]) if data is not None and SOURCE_COLUMN in data else []
         )
         self.cited.update(ids)
+        book = edition.edition()
         fig = figures.Figure(
-            chart=chart, label=label, title=title, chapter=self.title, sources=self.source_titles(ids),
-            version=__version__, date=self.as_of, page=self.page,
+            chart=chart, label=label, title=title, chapter=self.title, sources=self.source_publishers(ids),
+            version=book.version, date=book.date_released.isoformat(), page=self.page,
         )
         self.figure_labels.append(label)
         self._note_code()

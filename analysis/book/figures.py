@@ -5,9 +5,9 @@
 the embedded JSON so no text from the data can close the script tag, and loads nothing from the
 network when the page already carries the vendored Vega bundle (``write_vega_bundle``).
 
-``Figure`` wraps a chart with its label (``fig-...``), a one-line title for citations and the ids of
-the sources its data comes from. In a notebook it displays the chart followed by links to the
-exported SVG, PNG and CSV and a "Cite this figure" block; the chart's Vega-Lite spec travels in the
+``Figure`` wraps a chart with its label (``fig-...``), a one-line title for citations and the
+publishers of the sources its data comes from. In a notebook it displays the chart followed by links
+to the exported SVG, PNG and CSV and a "Cite this figure" block (``analysis.book.citation``); the chart's Vega-Lite spec travels in the
 output's metadata so the book build can export the files from the recorded notebook
 (``export_figures``) without executing anything again.
 """
@@ -15,7 +15,6 @@ output's metadata so the book build can export the files from the recorded noteb
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,11 +25,11 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analysis import edition
+from analysis.book.citation import BOOK_AUTHOR, BOOK_TITLE, Citation  # noqa: F401 - figures.Citation, figures.BOOK_TITLE
 from analysis.escape import csv_frame
 from analysis.precision import round_value
 
-BOOK_TITLE = "The Inference Cost Book"
-BOOK_AUTHOR = "Inference Cost Book contributors"
 RENDERER = "inference-book"
 OUTPUT_METADATA_KEY = "inference-book/figure"
 FIGURES_DIR = "figures"
@@ -153,48 +152,10 @@ def write_vega_bundle(static_dir: Path) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Citation:
-    """How to cite one figure of the book."""
-
-    label: str
-    title: str
-    chapter: str
-    version: str
-    date: str
-    sources: tuple[str, ...]
-    url: str
-
-    def text(self) -> str:
-        src = "; ".join(self.sources)
-        return (
-            f"{BOOK_AUTHOR} ({self.date[:4]}). \u201c{self.title}\u201d, figure {self.label}, "
-            f"in {BOOK_TITLE}, {self.chapter}, version {self.version} ({self.date}). {self.url}. "
-            f"Data: {src}."
-        )
-
-    def bibtex(self) -> str:
-        """The citation as BibTeX, by the book's one BibTeX writer (every text escaped)."""
-        from analysis.escape import bibtex_entry, bibtex_text, bibtex_url
-
-        key = "inferencebook-" + self.label.removeprefix("fig-")
-        fields = [
-            ("author", "{" + bibtex_text(BOOK_AUTHOR) + "}"),
-            ("title", "{" + bibtex_text(self.title) + "}"),
-            ("howpublished", bibtex_text(f"{BOOK_TITLE}, {self.chapter}, figure {self.label}")),
-            ("year", bibtex_text(self.date[:4])),
-            ("version", bibtex_text(self.version)),
-        ]
-        url = bibtex_url(self.url, relative=True)
-        if url is not None:
-            fields.append(("url", url))
-        fields.append(("note", "Data: " + bibtex_text("; ".join(self.sources))))
-        return bibtex_entry("misc", key, fields)
-
-
 @dataclass
 class Figure:
-    """A chart with what it takes to cite it: label, title, chapter and data sources."""
+    """A chart with what it takes to cite it: label, title, chapter, the publishers of its data's
+    sources, the edition's version and date, and its page (``chapters/<slug>.html``)."""
 
     chart: alt.TopLevelMixin
     label: str
@@ -217,9 +178,10 @@ class Figure:
         return self._spec
 
     def citation(self) -> Citation:
+        """How to cite the figure, at its absolute address (the book's ``url`` in ``CITATION.cff``)."""
         return Citation(
             label=self.label, title=self.title, chapter=self.chapter, version=self.version,
-            date=self.date, sources=tuple(self.sources), url=f"{self.page}#{self.label}",
+            date=self.date, sources=tuple(self.sources), url=edition.page_url(self.page, self.label),
         )
 
     def _repr_html_(self) -> str:
@@ -233,10 +195,7 @@ class Figure:
         )
         block = (
             f'<div class="figure-extras" data-figure="{self.label}">'
-            f'<p class="figure-downloads">Download: {links}</p>'
-            f'<details class="figure-cite"><summary>Cite this figure</summary>'
-            f'<p class="cite-text">{html.escape(cite.text())}</p>'
-            f'<pre class="cite-bibtex">{html.escape(cite.bibtex())}</pre></details></div>'
+            f'<p class="figure-downloads">Download: {links}</p>{cite.html()}</div>'
         )
         body = chart_html(self._spec, div_id=f"{self.label}-chart") + block
         meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec}}

@@ -24,6 +24,9 @@ from analysis.errors import StepError
 BIB_DIR = paths.BIBLIOGRAPHY.as_posix()
 HTML_SOURCES = ("_config.yml", "_toc.yml", "intro.md", "_static", "_ext")
 """What the HTML build reads besides the chapters and the bibliography (copied into the staged book)."""
+HTML_MODULES = ("analysis/__init__.py", "analysis/book/citestyle.py")
+"""Modules of the package the HTML build runs: the book's Sphinx extension (``_ext``) imports the
+in-text citation style."""
 
 
 def html_inputs_hash(root: Path = paths.ROOT) -> str:
@@ -37,7 +40,8 @@ def html_inputs_hash(root: Path = paths.ROOT) -> str:
         if p.is_file():
             h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
-    h.update(b"analysis/__init__.py" + (paths.PACKAGE / "__init__.py").read_bytes())
+    for module in HTML_MODULES:
+        h.update(module.encode() + (paths.ROOT / module).read_bytes())
     # the data release beside the pages (``data_release``): the store's inputs and the descriptor
     h.update(str(store_mod.built_from(root / paths.DATA / store_mod.STORE_NAME)).encode())
     descriptor = root / paths.DATA / datapackage.DESCRIPTOR_NAME

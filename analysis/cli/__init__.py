@@ -6,7 +6,7 @@ transaction each (``analysis.build.workflow``); the Makefile passes ``DATA`` and
 environment (``INFERENCE_BOOK_DATA``, ``INFERENCE_BOOK_PARAMS``), never through a shell.
 
 The package: ``parser`` (the arguments), ``book_commands`` (validate, datapackage, store, build, rerun,
-import, texts, pdf), ``query_commands`` (roofline, cost, forecasts, answered from the store) and ``exits``
+import, texts, cite, pdf), ``query_commands`` (roofline, cost, forecasts, answered from the store) and ``exits``
 (what a failure prints, and its exit status: the ``exit_code`` of its ``analysis.errors.BookError``).
 """
 

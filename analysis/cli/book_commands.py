@@ -128,6 +128,19 @@ def cmd_texts(args: argparse.Namespace) -> int:
     return 1 if drifted else 0
 
 
+def cmd_cite(args: argparse.Namespace) -> int:
+    from analysis.book import cite_page
+
+    root = Path(args.root)
+    if args.write:
+        print(f"wrote {cite_page.write_page(root).relative_to(root)}")
+        return 0
+    if cite_page.page_is_current(root):
+        return 0
+    print(f"{cite_page.PAGE} differs from what CITATION.cff gives: `python -m analysis cite --write` writes it")
+    return 1
+
+
 def cmd_pdf(args: argparse.Namespace) -> int:
     from analysis.build import publish
 

@@ -171,6 +171,13 @@ def add_texts(sub: Subparsers) -> None:
     p.set_defaults(func=book_commands.cmd_texts)
 
 
+def add_cite(sub: Subparsers) -> None:
+    p = sub.add_parser("cite", help="check that the How-to-cite page agrees with CITATION.cff")
+    p.add_argument("--root", default=str(ROOT), help=ROOT_HELP)
+    p.add_argument("--write", action="store_true", help="write chapters/appendix-cite.md from CITATION.cff")
+    p.set_defaults(func=book_commands.cmd_cite)
+
+
 def add_forecasts(sub: Subparsers) -> None:
     p = sub.add_parser("forecasts", help="every forecast resolved as of a date")
     p.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
@@ -178,8 +185,8 @@ def add_forecasts(sub: Subparsers) -> None:
     p.set_defaults(func=query_commands.cmd_forecasts)
 
 
-SUBCOMMANDS = (add_validate, add_datapackage, add_store, add_build, add_rerun, add_import, add_roofline, add_cost, add_pdf,
-               add_texts, add_forecasts)
+SUBCOMMANDS = (add_validate, add_datapackage, add_store, add_build, add_rerun, add_import, add_roofline, add_cost,
+               add_pdf, add_texts, add_cite, add_forecasts)
 """The sub-commands, in the order ``--help`` lists them."""
 
 
