@@ -177,7 +177,7 @@ def test_chapter_can_be_downloaded_as_a_notebook(path: str) -> None:
     assert (HTML / source).is_file()
 
 
-@pytest.mark.parametrize("kind, inside", [("primary", "a.reference.internal[href*='04-market']"),
+@pytest.mark.parametrize("kind, inside", [("primary", "a.reference.internal[href='05-risks.html']"),
                                           ("secondary", "a.reference.internal[href^='#']")])
 def test_a_phone_reader_can_open_the_menu_and_the_page_contents(browser: object, server: str, kind: str,
                                                                  inside: str) -> None:
