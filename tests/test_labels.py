@@ -37,3 +37,8 @@ def test_a_pivot_has_no_empty_corner_heading() -> None:
     pivot = pd.DataFrame({"table": ["t"], "supported": [1]}).rename_axis(columns="verdict")
     html = _shown(pivot).to_html(index=False)
     assert "verdict" not in html and html.count("<th>") == 2
+
+
+def test_two_columns_never_share_a_heading() -> None:
+    assert labels.headings(["claim_id", "claim", "verdict"]) == ["claim id", "claim", "verdict"]
+    assert labels.headings(["claim_id", "verdict"]) == ["claim", "verdict"]

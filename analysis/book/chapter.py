@@ -176,7 +176,7 @@ class Chapter:
                 shown[col] = shown[col].map(lambda v: MISSING if _missing(v) else f"{v:,d}")
             else:
                 shown[col] = shown[col].map(_cell_text)
-        shown.columns = [labels.heading(c) for c in shown.columns]  # a new index: no corner name either
+        shown.columns = labels.headings(list(shown.columns))  # a new index: no corner name either
         return shown
 
 

@@ -71,6 +71,14 @@ def heading(name: object) -> str:
     return f"{label} ({unit})" if unit else label
 
 
+def headings(names: list[object]) -> list[str]:
+    """The headings of a table's columns: ``heading`` of each, except that two columns never share one
+    (a column whose heading another column already has keeps its name, underscores as spaces)."""
+    words = [heading(n) for n in names]
+    return [w if words.count(w) == 1 or heading(n) == str(n) else str(n).replace("_", " ")
+            for n, w in zip(names, words)]
+
+
 def is_year(name: object) -> bool:
     """Whether a column named ``name`` holds calendar years."""
     text = str(name).lower()
