@@ -62,7 +62,21 @@ def _front_page_follows(app: Any, env: Any, added: set[str], changed: set[str], 
     return [root] if (added | changed | removed) - {root} else []
 
 
+def _edition_in_footer(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Every page says which edition of the book it belongs to and when that edition was released
+    (``analysis.edition``, read from ``CITATION.cff``), in the theme's footer."""
+    from html import escape
+
+    from analysis import edition
+
+    book = edition.edition()
+    stamp = (f'<p class="book-edition">Edition {escape(book.version)}, released '
+             f'{book.date_released.day} {book.date_released:%B %Y}.</p>')
+    context["theme_extra_footer"] = stamp + (context.get("theme_extra_footer") or "")
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("html-page-context", _edition_in_footer)
     app.connect("env-get-outdated", _front_page_follows)
     from analysis.book import citestyle
 

@@ -24,9 +24,9 @@ from analysis.errors import StepError
 BIB_DIR = paths.BIBLIOGRAPHY.as_posix()
 HTML_SOURCES = ("_config.yml", "_toc.yml", "intro.md", "_static", "_ext")
 """What the HTML build reads besides the chapters and the bibliography (copied into the staged book)."""
-HTML_MODULES = ("analysis/__init__.py", "analysis/book/citestyle.py")
-"""Modules of the package the HTML build runs: the book's Sphinx extension (``_ext``) imports the
-in-text citation style."""
+HTML_MODULES = ("analysis/__init__.py", "analysis/book/citestyle.py", "analysis/edition.py", "CITATION.cff")
+"""Files of the checkout the HTML build reads: the book's Sphinx extension (``_ext``) imports the
+in-text citation style and stamps each page with the edition of ``CITATION.cff``."""
 
 
 def html_inputs_hash(root: Path = paths.ROOT) -> str:
