@@ -4,6 +4,12 @@ The chart library (``vega-bundle.js``, about 0.9 MB, added to every page by ``ht
 only on pages that draw a chart or an explorer (a raw HTML output calling ``vegaEmbed``); a page of
 text, such as an appendix, does not download it.
 
+The theme's Font Awesome script (1.5 MB, which redraws the icons as SVG) is taken out of every written
+page: the theme's stylesheet already draws the same icons with the icon font.
+
+MathJax stays only on pages that write math themselves (Sphinx also adds it to a page whose table of
+contents includes one with math, which put it on the front page).
+
 The front page pastes numbers glued in the chapters (``{glue:text}`chapters/x.ipynb::key```), which
 Sphinx resolves when it writes the page; so whenever another page is read again, the front page is
 read and written again too, and never shows a number from an earlier build.
@@ -20,6 +26,8 @@ several entries of one year), before sphinxcontrib-bibtex looks it up when the b
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 
@@ -75,7 +83,51 @@ def _edition_in_footer(app: Any, pagename: str, templatename: str, context: dict
     context["theme_extra_footer"] = stamp + (context.get("theme_extra_footer") or "")
 
 
+ICON_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+
+
+def drop_icon_script(text: str) -> str:
+    """``text`` (a page) without the theme's Font Awesome script: 1.5 MB that redraws the icons as SVG,
+    although the theme's stylesheet already draws them with the icon font."""
+    return ICON_SCRIPT.sub("", text)
+
+
+def _pages_without_icon_script(app: Any, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = drop_icon_script(text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+
+
+MATHJAX = ("mathjax", "MathJax")
+
+
+def _has_math(doctree: Any) -> bool:
+    from docutils import nodes
+
+    return doctree is not None and any(True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))))
+
+
+def _math_only_where_written(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                             doctree: Any) -> None:
+    """Sphinx adds MathJax to a page when it or any page of its table of contents has math, so the
+    front page carried it for chapter 02's formulas; keep it only on pages with math of their own."""
+    scripts = context.get("script_files")
+    if not scripts or doctree is None or _has_math(doctree):
+        return
+    def mathjax(script: Any) -> bool:
+        name = str(getattr(script, "filename", script) or "")
+        body = str((getattr(script, "attributes", {}) or {}).get("body", ""))
+        return any(word in name or word in body for word in MATHJAX)
+    scripts[:] = [s for s in scripts if not mathjax(s)]
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("html-page-context", _math_only_where_written, priority=900)
+    app.connect("build-finished", _pages_without_icon_script)
     app.connect("html-page-context", _edition_in_footer)
     app.connect("env-get-outdated", _front_page_follows)
     from analysis.book import citestyle

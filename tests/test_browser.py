@@ -197,3 +197,14 @@ def test_a_phone_reader_can_open_the_menu_and_the_page_contents(browser: object,
     page.screenshot(path=str(ARTIFACTS / f"phone-{kind}-sidebar.png"))
     context.close()
     assert not any(problems[key] for key in ("offsite", "failed", "console", "pageerror")), problems
+
+
+def test_icons_are_drawn_by_the_icon_font_without_the_icon_script(browser: object, server: str) -> None:
+    page, problems = open_page(browser, server, "chapters/appendix-cite.html", width=375)
+    font = page.evaluate("""() => {
+        const icon = document.querySelector('.fa-bars, .fa-solid');
+        return icon ? getComputedStyle(icon, '::before').fontFamily + '|' + getComputedStyle(icon, '::before').content : '';
+    }""")  # type: ignore[attr-defined]
+    family, _, content = font.partition("|")
+    assert "Font Awesome" in family and content not in ("", "none", "normal"), font
+    assert not any(problems[key] for key in ("offsite", "failed", "pageerror")), problems

@@ -36,3 +36,17 @@ def test_the_front_page_is_rebuilt_whenever_a_chapter_is() -> None:
     assert ext._front_page_follows(app, None, set(), {"chapters/01-thesis"}, set()) == ["intro"]
     assert ext._front_page_follows(app, None, set(), {"intro"}, set()) == []
     assert ext._front_page_follows(app, None, set(), set(), set()) == []
+
+
+def test_only_pages_with_math_load_mathjax_and_no_page_loads_the_icon_script() -> None:
+    html = ROOT / "_build" / "html"
+    pages = {f.relative_to(ROOT).with_suffix(".html").as_posix() for f in pipeline.toc_files(ROOT)}
+    with_math = []
+    for name in sorted(pages):
+        text = (html / name).read_text(encoding="utf-8")
+        writes_math = 'class="math' in text
+        assert ("tex-chtml.js" in text) == writes_math, f"{name}: math {writes_math}"
+        assert "fontawesome.js" not in text, f"{name} still loads the 1.5 MB icon script"
+        if writes_math:
+            with_math.append(name)
+    assert with_math == ["chapters/02-technical.html"], with_math
