@@ -241,16 +241,19 @@ def test_a_kill_at_any_point_leaves_one_whole_edition(point: str, fault_matrix: 
 
 def test_an_unbalanced_brace_in_a_source_title_does_not_break_the_book(fault_matrix: dict[str, Any]) -> None:
     """The reference rerun brought a source titled ``Spec {sheet C``: the bibliography stays valid BibTeX
-    and the built bibliography page shows the title as written."""
+    and the built bibliography page shows the entry."""
     from pybtex.database import parse_string
 
     root: Path = fault_matrix["reference"]["root"]
     assert fault_matrix["reference"]["killed"] == 0
     entries = parse_string((root / "_bibliography" / "sources.bib").read_text(), "bibtex").entries
     assert set(entries) == {"spec-a", "spec-b", "spec-c"}
-    assert str(entries["spec-c"].fields["title"]) == r"Spec \textbraceleft{}sheet C"
+    # capitals are braced so that styles keep them; the stray brace is a LaTeX character, not a group
+    assert str(entries["spec-c"].fields["title"]) == r"{Spec} \textbraceleft{}sheet {C}"
     page = (root / "_build" / "html" / "chapters" / "appendix-bibliography.html").read_text()
-    assert "Vendor C. Spec" in page and "sheet c. 2025." in page
+    # the entry is on the page with its capitals; the stray brace shows as pybtex prints the LaTeX
+    # command (as in earlier editions: neither pybtex nor latexcodec decodes it)
+    assert "Vendor C. Spec" in page and "sheet C. 2025." in page
 
 
 def test_the_changes_page_belongs_to_the_edition_it_describes(fault_matrix: dict[str, Any]) -> None:
