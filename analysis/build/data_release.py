@@ -158,9 +158,9 @@ def index_html(files: list[ReleasedFile]) -> str:
                     f"<td><code>{escape.html_text(f.sha256)}</code></td></tr>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        "<title>The Inference Cost Book: data</title></head><body>",
+        "<title>The Inference Cost Book: data</title></head><body><main>",
         "<h1>The book's data</h1>",
         f"<p>{escape.html_text(UPSTREAM_NOTE)} The machine-readable index is "
         f'<a href="{INDEX_JSON}">{INDEX_JSON}</a>.</p>',
         "<table><thead><tr><th>file</th><th>what it holds</th><th>rows</th><th>size</th><th>licence</th>"
-        "<th>SHA-256</th></tr></thead><tbody>", *rows, "</tbody></table></body></html>", ""])
+        "<th>SHA-256</th></tr></thead><tbody>", *rows, "</tbody></table></main></body></html>", ""])

@@ -34,7 +34,8 @@ def html_inputs_hash(root: Path = paths.ROOT) -> str:
     its staged copy, so a build can be skipped when nothing it reads has changed)."""
     h = hashlib.sha256()
     files = [root / "_config.yml", root / "_toc.yml", *sorted((root / "_static").rglob("*")),
-             *sorted((root / "_ext").glob("*.py")), root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
+             *sorted(p for p in (root / "_ext").rglob("*") if p.suffix in (".py", ".html")),  # and templates
+             root / "intro.md", *sorted((root / BIB_DIR).glob("*.bib")),
              *sorted(p for p in (root / paths.CHAPTERS).rglob("*") if p.is_file() and not p.name.startswith("."))]
     for p in files:
         if p.is_file():
