@@ -8,9 +8,10 @@ then adds ``script()``, which runs once vega-embed has drawn the chart, and ``st
   scrolled; ``"beside"``: beside a short chart where there is room, above it on a phone);
 * a "Reset" button puts every control back to its default;
 * every control's value that differs from its default is written into the page's query string
-  (``?roofline.batch=64``, under the explorer's ``key``) with ``history.replaceState``, and read from
-  it when the page opens, so a link reproduces the state; a value from the address is used only when
-  it is one of the control's options or a number inside its range;
+  (``?roofline.batch=64``, under the explorer's ``key``) with ``history.replaceState`` (on a book
+  page, an address ending in ``.html``; a notebook's address is left alone), and read from it when the
+  page opens, so a link reproduces the state; a value from the address is used only when it is one of
+  the control's options or a number inside its range (a number beyond the range is brought to its end);
 * ``presets``: choosing a value of one control (the chip) sets others to that value's own figures
   (its observed rental and purchase prices), where the store has them;
 * ``limits``: choosing a value of one control (the model) caps another (the context slider) at that
@@ -61,6 +62,7 @@ SCRIPT = r"""function (result, div, spec) {
     });
   }
   function write() {
+    if (!/\.html$/.test(window.location.pathname)) return;  /* a book page, not a notebook's address */
     try {
       const q = new URLSearchParams(window.location.search);
       cfg.params.forEach(function (p) {
