@@ -33,14 +33,20 @@ def test_price_trend_draws_band_line_and_points_without_sources() -> None:
 
 
 def test_mlperf_strip_is_one_panel_per_model_on_a_log_axis() -> None:
-    results = pd.DataFrame({"model_slug": ["a", "b"], "chip_name": ["H100", "MI300X"], "round": ["v5.1", "v6.0"],
+    results = pd.DataFrame({"model_slug": ["a", "b"], "chip_name": ["NVIDIA H100 SXM5 80GB", "AMD Instinct MI300X"],
+                            "round": ["v5.1", "v6.0"],
                             "division": ["closed", "open"], "scenario": ["offline", "server"], "submitter": ["x", "y"],
                             "system": ["s", "t"], "accelerators": [8, 8], "precision_bits": [8, 8],
                             "per_accelerator_tokens_per_s": [3000.0, 2000.0], "source_ids": [["s1"], ["s2"]]})
-    spec = charts.mlperf_strip(results).to_dict()
-    assert spec["facet"]["row"]["field"] == "model_slug"
-    assert spec["spec"]["encoding"]["x"]["scale"] == {"type": "log"}
-    assert spec["resolve"] == {"scale": {"y": "independent"}}
+    spec = charts.mlperf_strip(results, {"a": "Model A", "b": "Model B"}).to_dict()
+    panels = spec["vconcat"]
+    assert [p["title"]["text"] for p in panels] == ["Model A", "Model B"]
+    assert [p["transform"] for p in panels] == [[{"filter": "(datum['model_slug'] === 'a')"}],
+                                                [{"filter": "(datum['model_slug'] === 'b')"}]]
+    assert all(p["width"] == "container" and isinstance(p["height"], int) for p in panels)
+    assert panels[0]["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["resolve"]["scale"] == {"x": "shared", "y": "independent", "color": "shared", "shape": "shared"}
+    assert {r["chip_label"] for r in rows_of(spec)} == {"H100 SXM5 80GB", "MI300X"}, "chips by name, no vendor"
     assert all("source_ids" not in row for row in rows_of(spec)) and len(rows_of(spec)) == 2
 
 
@@ -49,11 +55,13 @@ def test_fraction_of_ceiling_orders_rounds_and_joins_the_best_results() -> None:
     points = points.assign(round=[ceilings.ARTICLE_ROUND, "v6.0"], best=[True, False], source_ids=[["a"], ["b"]],
                            fraction_of_ceiling=[0.5, 0.1])
     rounds = [ceilings.ARTICLE_ROUND, "v6.0"]
-    spec = charts.fraction_of_ceiling(points, rounds).to_dict()
-    assert spec["facet"]["row"]["field"] == "model_slug"
-    dots, lines = spec["spec"]["layer"]
+    spec = charts.fraction_of_ceiling(points, rounds, {"x": "Model X"}).to_dict()
+    assert [p["title"]["text"] for p in spec["vconcat"]] == ["Model X", "Y"], "an unknown slug is shown as words"
+    dots, lines = spec["vconcat"][0]["layer"]
     assert dots["encoding"]["x"]["sort"] == rounds
     assert lines["transform"] == [{"filter": "datum.best"}]
+    assert "title" not in dots["encoding"]["x"] or dots["encoding"]["x"]["title"] is None, "only the last panel titles x"
+    assert spec["vconcat"][-1]["layer"][0]["encoding"]["x"]["title"]
     assert all("source_ids" not in row for row in rows_of(spec))
 
 

@@ -110,7 +110,7 @@ def _page_html(spec: Mapping[str, Any], *, book_embed: bool) -> str:
 
 
 def _open(browser: Any, site: tuple[Path, str], name: str, spec: Mapping[str, Any], *,
-          book_embed: bool = False, width: int = 1000) -> tuple[Any, dict[str, list[str]]]:
+          book_embed: bool = False, width: int = 1000, query: str = "") -> tuple[Any, dict[str, list[str]]]:
     root, base = site
     (root / f"{name}.html").write_text(_page_html(spec, book_embed=book_embed), encoding="utf-8")
     problems: dict[str, list[str]] = {"offsite": [], "console": [], "pageerror": []}
@@ -118,7 +118,7 @@ def _open(browser: Any, site: tuple[Path, str], name: str, spec: Mapping[str, An
     page = context.new_page()
     page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))
-    page.goto(f"{base}/{name}.html", wait_until="load")
+    page.goto(f"{base}/{name}.html{query}", wait_until="load")
     if not book_embed:
         page.wait_for_function("() => window.explorer !== undefined", timeout=TIMEOUT_MS)
     page.wait_for_function("() => document.querySelector('#explorer svg.marks')", timeout=TIMEOUT_MS)
@@ -400,8 +400,10 @@ def test_moving_cost_controls_redraws_the_cost(browser: Any, site: tuple[Path, s
     chip = _rows(tables["chips"])["mi300x"]
     model = _rows(tables["models"])["llama-3.3-70b"]
     point = roofline_point(chip, model, bits=8, batch="max", context=2048)
+    capex = explorer_tables.chip_prices(tables["hardware_costs"]).get("mi300x", {}).get(
+        "capex_usd", COST_DEFAULTS["capex_usd"])  # the chip brings its own purchase price
     want = costs.cost_point(
-        tokens_per_s=point.tokens_per_s_per_chip, utilization=0.25, capex_usd=COST_DEFAULTS["capex_usd"],
+        tokens_per_s=point.tokens_per_s_per_chip, utilization=0.25, capex_usd=capex,
         amortization_years=COST_DEFAULTS["amortization_years"], power_w=float(chip["tdp_w"]),
         pue=COST_DEFAULTS["pue"], electricity_usd_per_kwh=COST_DEFAULTS["electricity_usd_per_kwh"])
     shown = float(cost_line().split(" ")[0].lstrip("$").replace(",", ""))
@@ -425,6 +427,46 @@ def test_explorers_fit_a_phone_screen(browser: Any, site: tuple[Path, str], tabl
     assert problems == {"offsite": [], "console": [], "pageerror": []}
 
 
+@BUILD
+def test_the_controls_sit_above_keep_their_state_in_the_address_and_reset(
+        browser: Any, site: tuple[Path, str], tables: dict[str, pd.DataFrame]) -> None:
+    """Issue 17, item 5, in Chromium: a state read from the address (a chip brings its prices), the
+    address following a change, the controls above the chart, the reset button."""
+    presets = explorer_tables.chip_prices(tables["hardware_costs"])
+    page, problems = _open(browser, site, "cost-state", _cost_chart(tables).to_dict(), book_embed=True,
+                           width=PHONE_WIDTH, query="?cost.chip=b200&cost.utilization=0.25")
+    rental = "#explorer input[type=range][name='hourly_usd']"
+    assert page.eval_on_selector("#explorer select[name='chip']", "e => e.value") == "b200"
+    assert math.isclose(float(page.eval_on_selector(rental, "e => e.value")), presets["b200"]["hourly_usd"],
+                        abs_tol=0.01)
+    controls = page.eval_on_selector("#explorer .vega-bindings", "e => e.getBoundingClientRect().bottom")
+    assert controls <= page.eval_on_selector("#explorer svg.marks", "e => e.getBoundingClientRect().top") + 1
+    page.select_option("#explorer select[name='chip']", "mi300x")
+    page.wait_for_function("() => location.search.includes('cost.chip=mi300x')", timeout=TIMEOUT_MS)
+    assert "cost.utilization=0.25" in page.evaluate("() => location.search")
+    page.click("#explorer button.explorer-reset")
+    page.wait_for_function("() => !location.search.includes('cost.')", timeout=TIMEOUT_MS)
+    assert page.eval_on_selector("#explorer select[name='chip']", "e => e.value") == COST_DEFAULTS["chip"]
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+
+
+@BUILD
+def test_the_context_slider_stops_at_the_models_window(browser: Any, site: tuple[Path, str],
+                                                       tables: dict[str, pd.DataFrame]) -> None:
+    page, problems = _open(browser, site, "roofline-window", _roofline_chart(tables).to_dict(), book_embed=True)
+    context = "#explorer input[type=range][name='context']"
+    assert page.eval_on_selector(context, "e => e.max") == "4096", "Llama 2 70B reads 4,096 tokens"
+    page.select_option("#explorer select[name='model']", "llama-3.1-405b")
+    page.wait_for_function(f"() => document.querySelector(\"{context}\").max === '32768'", timeout=TIMEOUT_MS)
+    _set_range(page, "context", 32768)
+    page.select_option("#explorer select[name='model']", "llama-2-70b")
+    page.wait_for_function(f"() => document.querySelector(\"{context}\").value === '4096'", timeout=TIMEOUT_MS)
+    assert explorer_formulas.STATUS_WINDOW not in _mark_texts(page)
+    page.context.close()
+    assert problems == {"offsite": [], "console": [], "pageerror": []}
+
+
 def _urls(node: Any) -> list[str]:
     if isinstance(node, dict):
         return [v for k, v in node.items() if k == "url"] + [u for v in node.values() for u in _urls(v)]
@@ -445,7 +487,7 @@ def test_static_export_draws_the_default_state(tables: dict[str, pd.DataFrame], 
     if which == "roofline":
         chip, model = _rows(tables["chips"])["h100-sxm"], _rows(tables["models"])["llama-2-70b"]
         want = roofline_point(chip, model, bits=8, batch=16, context=2048)
-        assert ">h100-sxm<" in svg and f">{want.per_user_tokens_per_s:.3g}<" in svg
+        assert ">H100 SXM5 80GB<" in svg and f">{want.per_user_tokens_per_s:.3g}<" in svg
     else:
         assert "per 1M output tokens</text>" in svg and "roofline floor $" in svg
 

@@ -17,9 +17,10 @@ import yaml
 from pybtex.database import parse_string
 
 from analysis import __version__, edition
-from analysis.book import figures
+from analysis.book import chart_layout, explorer_state, figure_files, figures
 from analysis.build import pipeline
 from tests.conftest import ROOT
+from tests.test_chart_builders import assert_in_words
 
 pytestmark = pytest.mark.build
 
@@ -64,6 +65,26 @@ def test_figure_files_label_and_citation(chapter: str, fig: dict) -> None:
     publishers = [re.sub(r" \(\d+ sources\)$", "", p) for p in entry.fields["note"].removeprefix("Data: ")
                   .rstrip(".").split("; ")]
     assert len(publishers) == len(set(publishers)), f"{label}'s data note names a publisher twice"
+
+
+@pytest.mark.parametrize("chapter,fig", FIGURES, ids=[f["label"] for _, f in FIGURES])
+def test_figure_reflows_is_described_in_words_and_in_ten_colours(chapter: str, fig: dict) -> None:
+    """Issue 17, item 3, on the recorded chapters (after they are executed with this code): each chart
+    follows its column or is an explorer drawn to fit a phone, has a description, no font under 11 px,
+    at most ten colours, no ids on its axes and legends, and exported files that carry its credit."""
+    spec, label = fig["spec"], fig["label"]
+    assert chart_layout.is_fluid(spec) or explorer_state.config(spec), f"{label} does not follow its column"
+    assert spec.get("description", "").startswith(fig["title"].rstrip(".")), f"{label} has no description"
+    assert min(chart_layout.font_sizes(spec)) >= figures.MIN_FONT_SIZE
+    counts = chart_layout.colour_counts(spec, figures.spec_data(spec))
+    assert max(counts.values(), default=0) <= len(figures.PALETTE), f"{label} shows {counts} by colour"
+    assert_in_words(spec)
+    svg = (HTML / "figures" / f"{label}.svg").read_text(encoding="utf-8")
+    url = edition.page_url(f"chapters/{chapter}.html", label)
+    assert f"<title>{html.escape(fig['title'])}</title>" in svg and f'rdf:about="{url}"' in svg
+    assert "Licence: CC BY 4.0" in svg
+    texts = figure_files.png_texts((HTML / "figures" / f"{label}.png").read_bytes())
+    assert texts["Title"] == fig["title"] and texts["URL"] == url and texts["Copyright"].startswith("CC BY 4.0")
 
 
 def test_figure_labels_are_referenced_in_the_prose() -> None:

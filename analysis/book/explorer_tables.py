@@ -4,10 +4,15 @@
 computes on their columns in the browser. Each table has one row per chip, model or price, with the
 columns the formulas need (as numbers, missing values NaN) and ``source_ids`` as a list, which the
 explorers drop before embedding and ``explorers.source_ids`` reads to cite them.
+
+The explorers' fixed ranges come from here too: ``reachable_rooflines`` (every roofline the controls
+can reach) and ``log_domain`` (the decades around them) give the axes, ``chip_prices`` the prices a
+chip brings when it is chosen, and ``model_windows`` the longest context each model reads.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,17 +21,22 @@ import pandas as pd
 
 from analysis.book.explorer_formulas import ATTENTION_COLUMNS, CHIP_COLUMNS, MODEL_COLUMNS
 from analysis.models import attention, roofline
+from analysis.models.roofline_grid import roofline_grid
 
 SHAPE_COLUMNS = ("total_params_b", "layers", "kv_heads")
 
 __all__ = [
     "SHAPE_COLUMNS",
+    "chip_prices",
     "chip_table",
     "cost_table",
     "id_list",
+    "log_domain",
     "model_table",
+    "model_windows",
     "price_classes",
     "price_table",
+    "reachable_rooflines",
     "with_shapes",
 ]
 
@@ -129,3 +139,49 @@ def cost_table(chips: pd.DataFrame, hardware_costs: pd.DataFrame) -> pd.DataFram
     table["rent_count"] = table["rent_count"].fillna(0).astype(int)
     return table
 
+
+
+def log_domain(values: Iterable[float]) -> list[float]:
+    """The powers of ten around the finite positive ``values`` (``[1, 10]`` if there are none): a
+    fixed log axis for everything the values reach."""
+    array = np.asarray([v for v in values if v is not None], dtype=float)
+    array = array[np.isfinite(array) & (array > 0)]
+    if array.size == 0:
+        return [1.0, 10.0]
+    low, high = math.floor(math.log10(array.min())), math.ceil(math.log10(array.max()))
+    return [float(10.0 ** low), float(10.0 ** max(high, low + 1))]
+
+
+def reachable_rooflines(chips: pd.DataFrame, models: pd.DataFrame, *, batch_range: tuple[int, int],
+                        context_range: tuple[int, int]) -> pd.DataFrame:
+    """The roofline of every chip and model (with shapes) at every precision, at batches and contexts
+    doubling across ``batch_range`` and ``context_range`` (both ends included): the rows whose range
+    the roofline explorer's axes must hold (``roofline_grid``; only the rows that fit)."""
+    def doubling(low: int, high: int) -> list[int]:
+        values = [int(low)]
+        while values[-1] * 2 < high:
+            values.append(values[-1] * 2)
+        return sorted({*values, int(high)})
+
+    grid = roofline_grid(chips, with_shapes(models), bits=roofline.SUPPORTED_BITS,
+                         batches=doubling(*batch_range), contexts=doubling(*context_range))
+    return grid[grid["fits"]]
+
+
+def chip_prices(hardware_costs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each chip's own prices, where the store has them: the median on-demand rental (``hourly_usd``,
+    USD per chip-hour) and the median purchase price (``capex_usd``), as ``market.cost_defaults``
+    reads them for the chip a chapter starts from."""
+    prices: dict[str, dict[str, float]] = {}
+    for (chip, kind), rows in hardware_costs.groupby(["chip_slug", "kind"]):
+        field = {"rental-on-demand": "hourly_usd", "purchase": "capex_usd"}.get(str(kind))
+        value = float(pd.to_numeric(rows["usd"], errors="coerce").median())
+        if field and math.isfinite(value):
+            prices.setdefault(str(chip), {})[field] = value
+    return dict(sorted(prices.items()))
+
+
+def model_windows(models: pd.DataFrame) -> dict[str, int]:
+    """Each model's context window in tokens (the models whose window is published)."""
+    windows = pd.to_numeric(models.get("context_length", pd.Series(dtype=float)), errors="coerce")
+    return {str(s): int(w) for s, w in zip(models["slug"], windows) if pd.notna(w) and w > 0}

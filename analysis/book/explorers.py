@@ -27,6 +27,13 @@ configuration, not a price. Power is the chip's TDP (``tdp_w``), not a whole ser
 is no hosting charge; when owning, a chip without a TDP figure has no cost. Serving on more chips
 than the fewest would allow a larger batch and a lower cost.
 
+In the page (``analysis.book.explorer_state``) the controls sit above the chart with a reset button,
+their state is kept in the page's address, choosing a chip brings that chip's own observed rental and
+purchase prices (``explorer_tables.chip_prices``; a chip without one keeps the current value, and the
+readout says no rental is observed), and the context slider stops at the chosen model's window. The
+axes are fixed, from the range of every state the controls reach (``explorer_tables``), so a moved
+control moves the bars and the rule, not the axes. Chips are named, not identified by slug.
+
 The computed rows of an explorer are readable in the page with ``EXPLORER_ROWS_JS`` (given a
 vega-embed result and the name of a computed field, it returns the rows of the largest dataset that
 carries that field); the controls are the ``<select>`` and ``<input>`` elements vega-embed draws,
@@ -35,7 +42,7 @@ named by the parameter names in ``ROOFLINE_PARAMS`` and ``COST_PARAMS``.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +50,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from analysis.book import chart_words, explorer_state
 from analysis.book.explorer_formulas import (
     MODEL_COLUMNS,
     OWN,
@@ -59,18 +67,22 @@ from analysis.book.explorer_formulas import (
     PARAM_UTILIZATION,
     PARAM_YEARS,
     RENT,
-    STATUS_OK,
     Step,
     cost_steps,
     roofline_steps,
 )
+from analysis.book.explorer_panels import bar_panel, price_panel, readout_panel, readout_steps
 from analysis.book.explorer_tables import (
+    chip_prices,
     chip_table,
     cost_table,
     id_list,
+    log_domain,
     model_table,
+    model_windows,
     price_classes,
     price_table,
+    reachable_rooflines,
     with_shapes,
 )
 from analysis.models import costs, roofline
@@ -83,15 +95,11 @@ COST_PARAMS = (
 BATCH_RANGE = (1, 1024)
 CONTEXT_RANGE = (128, 32768)
 CONTEXT_STEP = 128
-PANEL_WIDTH = 170
-COST_WIDTH = 250
-ROW_HEIGHT = 14
 CHIPS_AXIS_MIN = 0.6
 HOURLY_SLIDER_MAX = 15.0
 HOURLY_HEADROOM = 1.25
-BOUND_COLORS = {roofline.BOUND_MEMORY: "#1f5a94", roofline.BOUND_COMPUTE: "#d1495b"}
-COST_COLOR = "#d1495b"
-PRICE_COLOR = "#66737f"
+CAPEX_SLIDER_MAX = 60000.0
+RESET_LABEL = "Reset to the default state"
 EXPLORER_ROWS_JS = """(result, field) => {
   const names = result.vgSpec.data.map(d => d.name);
   let best = [];
@@ -125,6 +133,12 @@ def source_ids(*frames: pd.DataFrame) -> list[str]:
 
 def _inline(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["source_ids"], errors="ignore")
+
+
+def _named(table: pd.DataFrame, chips: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per chip, by slug in ``chip``) with each chip's name as ``chip_label``."""
+    labels = chart_words.chip_labels(chips)
+    return table.assign(chip_label=table["chip"].map(lambda s: labels.get(s, s)))
 
 
 def _with_model(chart: Any, models: pd.DataFrame) -> Any:
@@ -166,46 +180,37 @@ def _model_param(models: pd.DataFrame, model: str) -> alt.Parameter:
 def _bits_param(bits: int) -> alt.Parameter:
     _check_choice(bits, roofline.SUPPORTED_BITS, "bits")
     return _select(PARAM_BITS, bits, roofline.SUPPORTED_BITS,
-                   [f"{b}-bit" for b in roofline.SUPPORTED_BITS], "Weight precision (bits) ")
+                   [f"{b}-bit" for b in roofline.SUPPORTED_BITS], "Weight precision ")
 
 
 def _context_param(context: int) -> alt.Parameter:
     if not CONTEXT_RANGE[0] <= context <= CONTEXT_RANGE[1]:
         raise ValueError(f"context must be in {CONTEXT_RANGE}; got {context}")
-    return _slider(PARAM_CONTEXT, context, *CONTEXT_RANGE, CONTEXT_STEP, "Context (tokens in each KV cache) ")
+    return _slider(PARAM_CONTEXT, context, *CONTEXT_RANGE, CONTEXT_STEP, "Context (tokens per sequence) ")
 
 
-def _bar_panel(base: alt.Chart, field: str, title: str, chip_order: list[str], number_format: str,
-               scale: alt.Scale) -> alt.LayerChart:
-    ok = alt.datum.status == STATUS_OK
-    y = alt.Y("chip:N", sort=chip_order, title=None, axis=alt.Axis(labelLimit=80))
-    tooltip = [
-        alt.Tooltip("chip:N", title="Chip"),
-        alt.Tooltip("chips:Q", title="Chips needed", format=",d"),
-        alt.Tooltip("per_user_tokens_per_s:Q", title="Tokens/s per user", format=",.4~g"),
-        alt.Tooltip("tokens_per_s_per_chip:Q", title="Tokens/s per chip", format=",.4~g"),
-        alt.Tooltip("bound:N", title="Bound"),
-    ]
-    bars = base.transform_filter(ok).mark_bar(height=ROW_HEIGHT - 3).encode(
-        x=alt.X(f"{field}:Q", scale=scale, stack=None, title=title,
-                axis=alt.Axis(format="~s", tickCount=3)),
-        x2=alt.value(0),
-        y=y,
-        color=alt.Color("bound:N", title="Bound", scale=alt.Scale(domain=list(BOUND_COLORS),
-                                                                range=list(BOUND_COLORS.values()))),
-        tooltip=tooltip,
-    )
-    numbers = base.transform_filter(ok).transform_calculate(
-        label=f"format(datum.{field}, '{number_format}')"
-    ).mark_text(align="left", dx=4, fontSize=11).encode(
-        x=alt.value(PANEL_WIDTH), y=y, text="label:N",
-    )
-    refused = base.transform_filter(~ok).mark_text(align="left", dx=2, fontSize=10, color="#888").encode(
-        x=alt.value(0), y=y, text="status:N",
-    )
-    return alt.layer(bars, numbers, refused).properties(
-        width=PANEL_WIDTH, height=alt.Step(ROW_HEIGHT)
-    )
+def _controls(params: Sequence[alt.Parameter]) -> list[dict[str, Any]]:
+    """Each control's name, default and options or range, for ``explorer_state.usermeta``."""
+    out = []
+    for param in params:
+        spec = param.param.to_dict()
+        bind = spec["bind"]
+        control = {"name": spec["name"], "value": spec["value"]}
+        if "options" in bind:
+            control["options"] = list(bind["options"])
+        else:
+            control.update(min=bind["min"], max=bind["max"], step=bind["step"])
+        out.append(control)
+    return out
+
+
+def _state(key: str, layout: str, params: Sequence[alt.Parameter], models: pd.DataFrame,
+           presets: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The explorer's ``usermeta``: its controls, the context capped at each model's window, and
+    (``presets``) the prices each chip brings."""
+    limits = {"by": PARAM_MODEL, "param": PARAM_CONTEXT, "max": model_windows(models)}
+    return explorer_state.usermeta(key=key, layout=layout, params=_controls(params), reset=RESET_LABEL,
+                                   limits=limits, presets=presets)
 
 
 def roofline_explorer(chips: pd.DataFrame, models: pd.DataFrame, *, model: str, bits: int, batch: int,
@@ -215,7 +220,8 @@ def roofline_explorer(chips: pd.DataFrame, models: pd.DataFrame, *, model: str, 
     Three panels share the chip axis: tokens/s each user receives, tokens/s per chip (all users) and
     chips needed to hold the weights plus the batch's KV caches, coloured by the binding bound.
     Chips that cannot run the setting are named with the reason instead of a bar. All arithmetic is
-    ``roofline_steps`` evaluated in the page; the defaults are the keyword arguments.
+    ``roofline_steps`` evaluated in the page; the defaults are the keyword arguments. Each panel's
+    axis spans every value the controls can reach (``explorer_tables.reachable_rooflines``).
     """
     if not BATCH_RANGE[0] <= batch <= BATCH_RANGE[1]:
         raise ValueError(f"batch must be in {BATCH_RANGE}; got {batch}")
@@ -226,24 +232,29 @@ def roofline_explorer(chips: pd.DataFrame, models: pd.DataFrame, *, model: str, 
         _slider(PARAM_BATCH, batch, *BATCH_RANGE, 1, "Batch (concurrent sequences) "),
         _context_param(context),
     ]
-    table = _inline(chip_table(chips))
-    chip_order = chips["slug"].astype(str).tolist()
+    table = _named(_inline(chip_table(chips)), chips)
+    reach = reachable_rooflines(chips, models, batch_range=BATCH_RANGE, context_range=CONTEXT_RANGE)
     base = alt.Chart()
-    log = alt.Scale(type="log")
+
+    def log(field: str) -> alt.Scale:
+        return alt.Scale(type="log", domain=log_domain(reach[field]), nice=False)
+
+    order = table["chip_label"].tolist()
+    chips_top = log_domain(reach["chips"])[1]
     panels = [
-        _bar_panel(base, "per_user_tokens_per_s", "Tokens/s per user (log)", chip_order, ",.3~s", log),
-        _bar_panel(base, "tokens_per_s_per_chip", "Tokens/s per chip, all users (log)", chip_order, ",.3~s",
-                   log),
-        _bar_panel(base, "chips", "Chips for weights + KV cache (log)", chip_order, ",d",
-                   alt.Scale(type="log", domainMin=CHIPS_AXIS_MIN, nice=False)),
+        bar_panel(base, "per_user_tokens_per_s", "Tokens/s per user (log)", order, ",.3~s",
+                  log("per_user_tokens_per_s")),
+        bar_panel(base, "tokens_per_s_per_chip", "Tokens/s per chip, all users (log)", order, ",.3~s",
+                  log("tokens_per_s_per_chip")),
+        bar_panel(base, "chips", "Chips for weights + KV cache (log)", order, ",d",
+                  alt.Scale(type="log", domain=[CHIPS_AXIS_MIN, chips_top], nice=False)),
     ]
     chart = alt.vconcat(*panels, data=table, spacing=14)
     chart = _calculate(_with_model(chart, models), roofline_steps())
     return chart.add_params(*params).properties(
         title=alt.Title("Decode roofline per chip", subtitle="A bound: 100% of peak bandwidth and compute"),
+        usermeta=_state("roofline", "sticky", params, models),
     ).configure_legend(orient="top", columns=2)
-
-
 
 
 def _hourly_ceiling(table: pd.DataFrame, hourly_usd: float) -> float:
@@ -254,16 +265,18 @@ def _hourly_ceiling(table: pd.DataFrame, hourly_usd: float) -> float:
 
 
 def _cost_params(
-    table: pd.DataFrame, models: pd.DataFrame, *, chip: str, model: str, bits: int, context: int,
-    ownership: str, hourly_usd: float, capex_usd: float, amortization_years: float,
+    table: pd.DataFrame, models: pd.DataFrame, presets: dict[str, dict[str, float]], *, chip: str, model: str,
+    bits: int, context: int, ownership: str, hourly_usd: float, capex_usd: float, amortization_years: float,
     electricity_usd_per_kwh: float, pue: float, utilization: float,
 ) -> list[alt.Parameter]:
-    """The cost explorer's controls, in ``COST_PARAMS`` order, set to the given values; the chip and
-    rental ranges come from ``table`` (``cost_table``), the models from ``models`` (with shapes)."""
+    """The cost explorer's controls, in ``COST_PARAMS`` order, set to the given values; the chips (by
+    name) and the rental range come from ``table`` (``cost_table`` with ``chip_label``), the models
+    from ``models`` (with shapes); the purchase slider reaches the dearest chip of ``presets``."""
     slugs = table["chip"].astype(str).tolist()
     hourly_high = _hourly_ceiling(table, hourly_usd)
+    capex_high = max([CAPEX_SLIDER_MAX, capex_usd, *(p.get(PARAM_CAPEX, 0.0) for p in presets.values())])
     return [
-        _select(PARAM_CHIP, chip, slugs, slugs, "Chip "),
+        _select(PARAM_CHIP, chip, slugs, table["chip_label"].astype(str).tolist(), "Chip "),
         _model_param(models, model),
         _bits_param(bits),
         _context_param(context),
@@ -271,75 +284,14 @@ def _cost_params(
             options=[RENT, OWN], labels=["rent (hourly price)", "own (purchase + power)"],
             name="Chips are ")),
         _slider(PARAM_HOURLY, hourly_usd, 0.1, round(hourly_high, 1), 0.01, "Rental (USD per chip-hour) "),
-        _slider(PARAM_CAPEX, capex_usd, 500, max(60000, capex_usd), 100, "Purchase (USD per chip) "),
+        _slider(PARAM_CAPEX, capex_usd, 500, float(np.ceil(capex_high / 100) * 100), 100,
+                "Purchase (USD per chip) "),
         _slider(PARAM_YEARS, amortization_years, 1, 10, 0.5, "Amortization (years) "),
         _slider(PARAM_ELECTRICITY, electricity_usd_per_kwh, 0.01, max(0.5, electricity_usd_per_kwh), 0.005,
                 "Electricity (USD per kWh) "),
         _slider(PARAM_PUE, pue, 1.0, max(2.5, pue), 0.01, "PUE (facility W per chip W) "),
         _slider(PARAM_UTILIZATION, utilization, 0.05, 1.0, 0.01, "Utilization (share of hours busy) "),
     ]
-
-
-def _readout_steps() -> list[Step]:
-    """The four lines of text above the cost chart (``line1`` to ``line4``) and ``usd``, the
-    modelled cost on the price axis, computed after ``cost_steps``."""
-    readout = {
-        "line1": (f"datum.status == '{STATUS_OK}' ? format(datum.chips, ',d') + ' \u00d7 ' + datum.chip"
-                  f" + ', batch ' + format(datum.batch_size, ',d') + ' (' + datum.bound + '-bound)'"
-                  f" : datum.chip + ': ' + datum.status"),
-        "line2": (f"datum.status == '{STATUS_OK}' ? format(datum.tokens_per_s_per_chip, ',.4~g')"
-                  f" + ' tokens/s per chip at $' + format(datum.hourly_usd_per_chip, ',.2f')"
-                  f" + ' per chip-hour'"
-                  f" : ''"),
-        "line3": (f"datum.status == '{STATUS_OK}' ? '$' + format(datum.usd_per_million_tokens, ',.4~g')"
-                  f" + ' per 1M output tokens' : 'no cost'"),
-        "line4": ("datum.rent_count > 0 ? 'Observed rental: $' + format(datum.rent_low, ',.2f')"
-                  " + '\u2013$' + format(datum.rent_high, ',.2f') + ' per chip-hour'"
-                  " : 'No observed rental price for this chip'"),
-        "usd": "datum.usd_per_million_tokens",
-    }
-    return [Step(k, v) for k, v in readout.items()]
-
-
-def _readout_panel() -> alt.LayerChart:
-    """The readout: configuration and bound, throughput and hourly cost, cost (bold), observed rentals."""
-    return alt.layer(*(
-        alt.Chart().mark_text(align="left", baseline="top", fontSize=size, fontWeight=weight).encode(
-            x=alt.value(0), y=alt.value(y), text=f"{name}:N")
-        for name, y, size, weight in (("line1", 0, 11, "normal"), ("line2", 15, 11, "normal"),
-                                      ("line3", 31, 13, "bold"), ("line4", 50, 11, "normal"))
-    )).properties(width=COST_WIDTH, height=64, view=alt.ViewBackground(stroke=None))
-
-
-def _price_panel(price_rows: pd.DataFrame, classes: dict[str, str]) -> alt.LayerChart:
-    """Observed output list prices of the chosen model's class over time (grey points), with the
-    modelled cost as a labelled rule (red) on the same log axis."""
-    class_expr = f"{json.dumps(classes, sort_keys=True)}[{PARAM_MODEL}]"
-    ok = alt.datum.status == STATUS_OK
-    y = alt.Y("usd:Q", scale=alt.Scale(type="log"), title="USD per 1M output tokens (log)",
-              axis=alt.Axis(format="$~g"))
-    points = alt.Chart(price_rows).transform_filter(
-        f"datum.price_class == {class_expr}"
-    ).transform_calculate(usd="datum.output_usd_per_mtok").mark_point(
-        filled=True, size=40, color=PRICE_COLOR, opacity=0.7
-    ).encode(
-        x=alt.X("date_observed:T", title="List price observed", axis=alt.Axis(format="%Y", tickCount="year")),
-        y=y,
-        tooltip=[alt.Tooltip("provider:N", title="Provider"), alt.Tooltip("listed_model:N", title="Model"),
-                 alt.Tooltip("date_observed:T", title="Observed", format="%Y-%m-%d"),
-                 alt.Tooltip("output_usd_per_mtok:Q", title="USD per 1M output", format="$.3~f")],
-    )
-    rule = alt.Chart().transform_filter(ok).mark_rule(color=COST_COLOR, strokeWidth=2).encode(
-        y=y,
-        tooltip=[alt.Tooltip("usd_per_million_tokens:Q", title="Roofline cost, USD per 1M", format="$.4~g"),
-                 alt.Tooltip("hourly_usd_per_chip:Q", title="USD per chip-hour", format="$.2f")],
-    )
-    label = alt.Chart().transform_filter(ok).transform_calculate(
-        label="'roofline floor $' + format(datum.usd_per_million_tokens, ',.3~g')"
-    ).mark_text(align="right", baseline="bottom", dy=-3, color=COST_COLOR, fontSize=11).encode(
-        x=alt.value(COST_WIDTH), y=y, text="label:N",
-    )
-    return alt.layer(points, rule, label).properties(width=COST_WIDTH, height=220)
 
 
 def cost_explorer(
@@ -366,25 +318,44 @@ def cost_explorer(
     purchase price (USD per chip), amortization (years), electricity (USD per kWh), PUE and
     utilization. Throughput is the roofline per-chip rate at the largest batch that fits on the
     fewest chips (``cost_steps``); the result is drawn as a rule over the observed output list prices
-    of the model's class (``price_table``). The defaults are the keyword arguments.
+    of the model's class (``price_table``). The defaults are the keyword arguments; choosing another
+    chip in the page brings its own rental and purchase prices (``explorer_tables.chip_prices``).
+    The price axis spans every observed price; a cost beyond it is drawn at its edge.
     """
     _check_choice(chip, chips["slug"].astype(str).tolist(), "chip")
     _check_choice(ownership, (RENT, OWN), "ownership")
     costs.usd_per_million_tokens(hourly_usd, 1.0, utilization)
     costs.hourly_cost_owned(capex_usd, amortization_years, 0.0, pue, electricity_usd_per_kwh)
-    table = cost_table(chips, hardware_costs)
-    price_rows = _inline(price_table(prices, models))
+    table = _named(cost_table(chips, hardware_costs), chips)
+    price_rows = _price_rows(prices, models)
     classes = price_classes(models)
     models = with_shapes(models)
+    presets = chip_prices(hardware_costs)
     params = _cost_params(
-        table, models, chip=chip, model=model, bits=bits, context=context, ownership=ownership,
+        table, models, presets, chip=chip, model=model, bits=bits, context=context, ownership=ownership,
         hourly_usd=hourly_usd, capex_usd=capex_usd, amortization_years=amortization_years,
         electricity_usd_per_kwh=electricity_usd_per_kwh, pue=pue, utilization=utilization,
     )
-    chart = alt.vconcat(_readout_panel(), _price_panel(price_rows, classes), data=_inline(table), spacing=10)
+    dates = pd.to_datetime(price_rows["date_observed"])
+    years = [dt.date(int(dates.min().year), 1, 1), dt.date(int(dates.max().year) + 1, 1, 1)] if len(dates) else []
+    axis_dates = [alt.DateTime(year=d.year, month=1, date=1) for d in years]
+    panel = price_panel(price_rows, classes, log_domain(price_rows["output_usd_per_mtok"]),
+                        axis_dates)
+    chart = alt.vconcat(readout_panel(), panel, data=_inline(table), spacing=10)
     chart = _with_model(chart.transform_filter(f"datum.chip == {PARAM_CHIP}"), models)
-    chart = _calculate(chart, [*cost_steps(), *_readout_steps()])
+    chart = _calculate(chart, [*cost_steps(), *readout_steps()])
+    state = _state("cost", "beside", params, models,
+                   presets={"by": PARAM_CHIP, "values": {c: p for c, p in presets.items() if c in set(table["chip"])}})
     return chart.add_params(*params).properties(
         title=alt.Title("Cost per 1M output tokens",
-                        subtitle="Roofline floor (red) vs observed list prices (grey)"),
+                        subtitle="Roofline floor (red), list prices (grey)"),
+        usermeta=state,
     )
+
+
+def _price_rows(prices: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """The observed prices the explorer compares with (``price_table``), providers and models by name."""
+    rows = _inline(price_table(prices, models))
+    names = chart_words.model_names(models)
+    return rows.assign(provider=rows["provider"].map(chart_words.provider_name),
+                       listed_model=rows["listed_model"].map(lambda s: names.get(s, s)))

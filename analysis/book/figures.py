@@ -3,13 +3,20 @@
 ``enable()`` registers an Altair renderer whose HTML is the same bytes on every run (the chart's
 ``div`` id is derived from its content, not drawn at random), escapes ``<``, ``>`` and ``&`` inside
 the embedded JSON so no text from the data can close the script tag, and loads nothing from the
-network when the page already carries the vendored Vega bundle (``write_vega_bundle``).
+network when the page already carries the vendored Vega bundle (``write_vega_bundle``). The HTML is
+``analysis.book.chart_embed``'s; every chart is drawn as wide as its column where Vega-Lite allows it
+(``analysis.book.chart_layout.responsive``), with the book's theme (``_theme``: ten distinct colours,
+no font under 11 px, axis titles ending at the axis's end, legends stacked under the chart, and on a
+phone one legend column and shorter axis labels, so nothing is cut).
 
 ``Figure`` wraps a chart with its label (``fig-...``), a one-line title for citations and the
 publishers of the sources its data comes from. In a notebook it displays the chart followed by links
 to the exported SVG, PNG and CSV and a "Cite this figure" block (``analysis.book.citation``); the chart's Vega-Lite spec travels in the
 output's metadata so the book build can export the files from the recorded notebook
-(``export_figures``) without executing anything again.
+(``export_figures``) without executing anything again. The spec carries a ``description``
+(``chart_layout.describe``: the title and what is drawn), which Vega gives the SVG as its accessible
+name, and the output's metadata the figure's credit (``analysis.book.figure_files``), which the
+exported SVG and PNG carry above the chart and in the file.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import altair as alt
 import pandas as pd
 
 from analysis import edition
+from analysis.book import chart_embed, chart_layout, figure_files
 from analysis.book.citation import BOOK_AUTHOR, BOOK_TITLE, Citation  # noqa: F401 - figures.Citation, figures.BOOK_TITLE
 from analysis.escape import csv_frame
 from analysis.precision import round_value
@@ -39,7 +47,12 @@ EMBED_OPTIONS: dict[str, Any] = {
     "actions": {"export": True, "source": False, "compiled": False, "editor": False},
 }
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-PALETTE = ["#1f5a94", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f", "#e07a5f"]
+PALETTE = ["#1f5a94", "#d1495b", "#edc948", "#1b9e77", "#9467bd", "#8c564b", "#7fb2e5", "#66a61e", "#a6761d",
+           "#bab0ac"]
+"""Ten categorical colours, any two at least 30 apart in CIELAB (a difference the eye sees at a glance);
+a chart shows at most ten categories by colour."""
+MIN_FONT_SIZE = 11
+
 VEGA_BUNDLE_NAME = "vega-bundle.js"
 
 
@@ -65,22 +78,14 @@ def _content_id(spec: Mapping[str, Any]) -> str:
 
 def chart_html(spec: Mapping[str, Any], *, div_id: str | None = None) -> str:
     """The HTML that draws ``spec``; identical bytes for an identical spec."""
-    return alt.utils.html.spec_to_html(
-        dict(spec),
-        mode="vega-lite",
-        vega_version=alt.VEGA_VERSION,
-        vegaembed_version=alt.VEGAEMBED_VERSION,
-        vegalite_version=alt.VEGALITE_VERSION,
-        output_div=div_id or _content_id(spec),
-        embed_options=EMBED_OPTIONS,
-        json_kwds={"cls": _ScriptSafeEncoder, "sort_keys": True},
-        fullhtml=False,
-        template="universal",
-    )
+    versions = {"vega": alt.VEGA_VERSION, "vega-lite": alt.VEGALITE_VERSION, "vega-embed": alt.VEGAEMBED_VERSION}
+    return chart_embed.chart_html(spec, div_id=div_id or _content_id(spec), versions=versions,
+                                  embed_options={**EMBED_OPTIONS, "mode": "vega-lite"},
+                                  spec_json=script_safe_json(dict(spec)))
 
 
 def _render(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    return {"text/html": chart_html(round_value(spec))}
+    return {"text/html": chart_html(chart_layout.responsive(round_value(spec)))}
 
 
 def _rounded_data(data: Any, max_rows: int = 5000) -> Any:
@@ -96,10 +101,16 @@ def _theme() -> alt.theme.ThemeConfig:
         "config": {
             "font": FONT,
             "view": {"continuousWidth": 560, "continuousHeight": 320, "stroke": None},
-            "axis": {"labelFontSize": 12, "titleFontSize": 13, "grid": True, "gridColor": "#e6e6e6"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": 4},
+            "axis": {"labelFontSize": 12, "titleFontSize": 12, "grid": True, "gridColor": "#e6e6e6"},
+            "axisX": {"titleAnchor": "end", "labelLimit": chart_layout.narrow(120, 200)},
+            "axisY": {"labelLimit": chart_layout.narrow(120, 260)},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": chart_layout.narrow(1, 3),
+                       "labelLimit": chart_layout.narrow(140, 220), "titleLimit": 300,
+                       "layout": {"bottom": {"anchor": "start", "direction": "vertical"}}},
+            "header": {"labelFontSize": 12, "titleFontSize": 12},
+            "text": {"fontSize": 12},
             "range": {"category": PALETTE},
-            "title": {"fontSize": 14, "anchor": "start"},
+            "title": {"fontSize": 14, "subtitleFontSize": 12, "anchor": "start"},
         }
     }
 
@@ -171,7 +182,9 @@ class Figure:
     def __post_init__(self) -> None:
         if not LABEL_RE.match(self.label):
             raise ValueError(f"figure label {self.label!r} must look like fig-some-name")
-        self._spec = round_value(self.chart.to_dict())
+        spec = chart_layout.responsive(round_value(self.chart.to_dict()))
+        spec.setdefault("description", chart_layout.describe(spec, self.title))
+        self._spec = spec
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -198,8 +211,16 @@ class Figure:
             f'<p class="figure-downloads">Download: {links}</p>{cite.html()}</div>'
         )
         body = chart_html(self._spec, div_id=f"{self.label}-chart") + block
-        meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec}}
+        meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec,
+                                      "credit": self.credit().to_dict()}}
         return {"text/html": body}, meta
+
+    def credit(self) -> figure_files.Credit:
+        """What the figure's exported files say about it: title, data sources, edition, licence, URL."""
+        cite = self.citation()
+        return figure_files.Credit(
+            title=self.title, data=cite.data_note(), url=cite.url,
+            edition=f"{BOOK_TITLE}, {self.chapter}, version {self.version} ({self.date})")
 
 
 def spec_data(spec: Mapping[str, Any]) -> pd.DataFrame:
@@ -222,7 +243,8 @@ def iter_notebook_figures(notebook: Mapping[str, Any]) -> Iterable[dict[str, Any
 
 
 def export_figures(notebooks: Iterable[Path], out_dir: Path) -> list[Path]:
-    """Write ``<label>.svg``, ``.png`` and ``.csv`` for every figure recorded in ``notebooks``."""
+    """Write ``<label>.svg``, ``.png`` and ``.csv`` for every figure recorded in ``notebooks``; the
+    pictures at a fixed width, with the figure's credit above the chart and in the file."""
     import vl_convert
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -236,12 +258,14 @@ def export_figures(notebooks: Iterable[Path], out_dir: Path) -> list[Path]:
                 raise ValueError(f"figure label {label} is used in both {seen[label]} and {nb_path}")
             seen[label] = nb_path
             spec = fig["spec"]
+            credit = figure_files.credit_of(fig, f"chapters/{nb_path.stem}.html")
+            drawn = chart_layout.for_export(spec, title=credit.title, lines=credit.lines())
             vl_version = "v" + "_".join(alt.VEGALITE_VERSION.split(".")[:2])
-            svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version)
-            png = vl_convert.vegalite_to_png(spec, vl_version=vl_version, scale=2)
+            svg = vl_convert.vegalite_to_svg(drawn, vl_version=vl_version)
+            png = vl_convert.vegalite_to_png(drawn, vl_version=vl_version, scale=2)
             targets = {
-                out_dir / f"{label}.svg": svg.encode("utf-8"),
-                out_dir / f"{label}.png": png,
+                out_dir / f"{label}.svg": figure_files.credited_svg(svg, credit).encode("utf-8"),
+                out_dir / f"{label}.png": figure_files.credited_png(png, credit),
                 out_dir / f"{label}.csv": csv_frame(spec_data(spec)).to_csv(index=False).encode("utf-8"),
             }
             for path, payload in targets.items():
