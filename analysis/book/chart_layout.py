@@ -20,6 +20,7 @@ colour encoding shows, and ``font_sizes`` lists every font size a spec sets, for
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -77,7 +78,19 @@ def is_fluid(spec: Mapping[str, Any]) -> bool:
     return spec.get("autosize") == FIT
 
 
+NARROW_EXPR = re.compile(r"^containerSize\(\)\[0\] < \d+ \? (?P<phone>[-\d.e]+) : (?P<wide>[-\d.e]+)$")
+
+
+def _wide(value: Any) -> Any:
+    """A ``narrow`` expression as its wide value (an exported file has no column to measure)."""
+    if isinstance(value, dict) and set(value) == {"expr"} and (m := NARROW_EXPR.match(str(value["expr"]))):
+        number = float(m["wide"])
+        return int(number) if number.is_integer() else number
+    return value
+
+
 def _fixed(node: Any, width: int) -> Any:
+    node = _wide(node)
     if isinstance(node, dict):
         return {k: (width if k == "width" and v == CONTAINER else _fixed(v, width)) for k, v in node.items()}
     if isinstance(node, list):
