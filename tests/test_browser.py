@@ -208,3 +208,24 @@ def test_icons_are_drawn_by_the_icon_font_without_the_icon_script(browser: objec
     family, _, content = font.partition("|")
     assert "Font Awesome" in family and content not in ("", "none", "normal"), font
     assert not any(problems[key] for key in ("offsite", "failed", "pageerror")), problems
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_tables_verdict_is_in_view_and_long_tables_page(browser: object, server: str, width: int) -> None:
+    """The result of a verdict table (its verdict column) is on screen without scrolling sideways, and a
+    long table scrolls within the screen with its header row in view."""
+    page, problems = open_page(browser, server, "chapters/02-technical.html", width=width)
+    table = page.locator("#tbl-chip-verdicts")  # type: ignore[attr-defined]
+    table.scroll_into_view_if_needed()
+    heading = table.locator("th", has_text="verdict").first
+    box = heading.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    wrapper = page.locator(".pst-scrollable-table-container:has(#tbl-chip-verdicts)")  # type: ignore[attr-defined]
+    height = wrapper.evaluate("w => w.getBoundingClientRect().height")
+    assert height <= 0.7 * 900 + 1 and wrapper.evaluate("w => w.scrollHeight > w.clientHeight"), height
+    wrapper.evaluate("w => { w.scrollTop = w.scrollHeight; }")
+    head_box, wrap_box = heading.bounding_box(), wrapper.bounding_box()
+    assert head_box and wrap_box and abs(head_box["y"] - wrap_box["y"]) < 40, "the header row scrolled away"
+    ARTIFACTS.mkdir(exist_ok=True)
+    wrapper.screenshot(path=str(ARTIFACTS / f"table-verdicts-{width}.png"))
+    assert not any(problems[key] for key in ("offsite", "failed", "pageerror")), problems
