@@ -41,6 +41,6 @@ if profiler:
     for (file, line, fn), (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:int(sys.argv[4])]:
         top.append({"function": f"{Path(file).name}:{line}({fn})", "calls": nc, "tottime_s": tt, "cumtime_s": ct})
 print(json.dumps({"import_s": imported, "validate_s": validate, "build_s": build,
-                  "table_rows": {k: len(t.frame) for k, t in tables.items()},
+                  "table_rows": {k: t.rows for k, t in tables.items()},
                   "import_peak_kb": import_peak,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "profile": top}))
