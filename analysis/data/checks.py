@@ -89,8 +89,11 @@ def blank(expr: str, p: Params) -> str:
 
 
 def edged(expr: str, p: Params) -> str:
-    """SQL: the text ``expr`` starts or ends with white space."""
-    return f"regexp_matches({expr}, {p(EDGE_RE)})"
+    """SQL: the text ``expr`` starts or ends with white space (the pattern runs only on text whose
+    first or last character sorts before ``!`` or from U+0085 on, as ``blank``)."""
+    hi = p(chr(0x85))
+    return (f"CASE WHEN {expr} >= '!' AND {expr} < {hi} AND {expr}[-1] >= '!' AND {expr}[-1] < {hi} THEN false "
+            f"ELSE regexp_matches({expr}, {p(EDGE_RE)}) END")
 
 
 def flag_names(position: int) -> tuple[str, str, str]:

@@ -103,17 +103,18 @@ def _file_problem(path: Path, *, incoming: bool) -> Problem | None:
 
 
 def _nul_problem(path: Path, label: str) -> Problem | None:
-    """The line and character of the first NUL byte of the file, read in chunks, or None."""
-    line, column = 1, 1
+    """The line and character of the first NUL byte of the file (read in chunks), or None."""
+    offset = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
             nul = chunk.find(b"\x00")
-            end = nul if nul >= 0 else len(chunk)
-            breaks = chunk.count(b"\n", 0, end)
-            column = end - (chunk.rfind(b"\n", 0, end) + 1) + 1 + (column - 1 if breaks == 0 else 0)
-            line += breaks
             if nul >= 0:
+                fh.seek(0)
+                before = fh.read(offset + nul)
+                line = before.count(b"\n") + 1
+                column = len(before) - (before.rfind(b"\n") + 1) + 1
                 return Problem(label, line, None, f"a NUL byte at character {column}; text files only")
+            offset += len(chunk)
     return None
 
 
