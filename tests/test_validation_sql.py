@@ -49,6 +49,19 @@ def test_line_numbers_hold_under_other_line_endings(data_dir: Path, ending: str)
     assert [p[:30] for p in _problems(data_dir, text)] == [", line 4, column 'memory_gb': "]
 
 
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+def test_mixed_line_endings_are_read_as_the_csv_module_reads_them(data_dir: Path, ending: str, tmp_path: Path) -> None:
+    text = "\n".join([HEADER, ALPHA, BETA.replace('"SRAM only, no DRAM"', '"SRAM only,\r\nno DRAM"')]) + ending
+    text += ALPHA.replace("alpha,", "gamma,") + "\n"
+    assert _problems(data_dir, text) == []
+    path = store.build(validation.validate(data_dir), tmp_path / "s.duckdb")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT slug, note FROM widgets").fetchall() == [
+            ("alpha", None), ("beta", "SRAM only,\r\nno DRAM"), ("gamma", None)]
+    assert [p[:30] for p in _problems(data_dir, text.replace("gamma,gpu,80,", "gamma,gpu,x,"))] == [
+        ", line 5, column 'memory_gb': "]
+
+
 def test_a_byte_order_mark_is_allowed(data_dir: Path) -> None:
     assert _problems(data_dir, "\ufeff" + WIDGETS_CSV) == []
 

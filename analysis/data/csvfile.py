@@ -6,10 +6,12 @@ white space. ``read_header`` reads the header record alone. DuckDB then reads th
 (``analysis.data.tables``), and ``LineMap`` says on which line of the file each record starts: a record
 whose values hold line breaks spans more than one line, and lines are counted as an editor shows them.
 
-When DuckDB refuses the file, or its records do not account for every line (a blank line, a lone
-carriage return), ``structure`` reads the records with Python's csv module, which says exactly where:
-ragged rows, blank lines, an unreadable header, missing or unexpected columns, too many rows.
-``decode`` says where bytes that are not UTF-8 are.
+When DuckDB refuses the file, or its records do not account for every line (a blank line),
+``structure`` reads the records with Python's csv module, which says exactly where: ragged rows,
+blank lines, an unreadable header, missing or unexpected columns, too many rows. A file with carriage
+returns (CRLF, lone CR or mixed line endings, which DuckDB's reader does not take reliably) is read by
+the csv module and handed to DuckDB rewritten with line feeds (``relay``). ``decode`` says where bytes
+that are not UTF-8 are.
 """
 
 from __future__ import annotations
@@ -32,20 +34,22 @@ CHUNK_BYTES = 1 << 20
 
 @dataclass
 class Scan:
-    """What one pass over a file's bytes found."""
+    """What one pass over a file's bytes found: its digest (a ``hashlib`` object, still open), its
+    lines (counted at line feeds), whether it holds a carriage return anywhere, nothing but white
+    space, or bytes that are not UTF-8."""
 
     digest: Any
     lines: int
-    lone_cr: bool
+    cr: bool
     blank: bool
     utf8: bool
 
 
 def scan(path: Path) -> Scan:
-    """Digest (a ``hashlib`` object, still open), line count and kind of a file, read in chunks."""
+    """One pass over the bytes of the file at ``path``, in chunks."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, blank, breaks, cr, crlf, last = True, True, 0, 0, 0, b""
+    utf8, blank, breaks, cr, last = True, True, 0, False, b""
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
             digest.update(chunk)
@@ -57,10 +61,7 @@ def scan(path: Path) -> Scan:
             if blank:
                 blank = not chunk.decode("utf-8", "ignore").strip()
             breaks += chunk.count(b"\n")
-            returns = chunk.count(b"\r") if b"\r" in chunk else 0
-            if returns or last == b"\r":
-                cr += returns
-                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            cr = cr or b"\r" in chunk
             last = chunk[-1:]
     if utf8:
         try:
@@ -68,7 +69,7 @@ def scan(path: Path) -> Scan:
         except UnicodeDecodeError:
             utf8 = False
     lines = breaks + (1 if last not in (b"", b"\n") else 0)
-    return Scan(digest, lines, cr != crlf, blank, utf8)
+    return Scan(digest, lines, cr, blank, utf8)
 
 
 def decode(raw: bytes, label: str) -> tuple[str | None, list[Problem]]:
@@ -152,6 +153,16 @@ def structure(text: str, label: str, schema: TableSchema) -> tuple[np.ndarray, l
     if ragged > MAX_REPORTS_PER_CHECK:
         problems.append(Problem(label, None, None, f"... and {ragged - MAX_REPORTS_PER_CHECK} more ragged rows"))
     return np.asarray(starts, dtype=np.int64), problems
+
+
+def relay(text: str, out: Path) -> None:
+    """Write the records of ``text`` as the csv module reads them to ``out``: every field quoted,
+    line feeds between records (so carriage returns stay inside the values that hold them)."""
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        writer.writerow([h.strip() for h in next(reader)])
+        writer.writerows(reader)
 
 
 @dataclass(frozen=True)

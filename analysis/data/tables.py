@@ -33,7 +33,8 @@ SCHEMA = "incoming"
 CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
           "allow_community_extensions": False, "preserve_insertion_order": True}
 READ_CSV = ("read_csv($path, header = true, auto_detect = false, columns = $columns, delim = ',', quote = '\"', "
-            "escape = '\"', strict_mode = true, null_padding = false, compression = 'none', encoding = 'utf-8')")
+            "escape = '\"', new_line = '\\n', strict_mode = true, null_padding = false, compression = 'none', "
+            "encoding = 'utf-8')")
 GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
@@ -121,7 +122,7 @@ def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True,
         return None, [Problem(label, None, None, "the file is empty; expected a header line and rows")]
     ws = workspace if workspace is not None else Workspace()
     rows, linemap, problems = _read(ws, schema, csv_path, label, scanned)
-    if linemap is None:
+    if linemap is None or problems:
         ws.drop(schema.name)
         return None, problems
     scanned.digest.update(schema.path.read_bytes())
@@ -142,26 +143,58 @@ def _read(ws: Workspace, schema: TableSchema, path: Path, label: str, scanned: c
     header = csvfile.read_header(path)
     if header is None or sorted(header[0]) != sorted(schema.column_names):
         return 0, None, csvfile.structure(_text(path), label, schema)[1] or [Problem(label, 1, None, "unreadable header")]
+    if scanned.cr:
+        return _relayed(ws, schema, path, label)
     names, header_lines = header
     try:
         rows = ws.read(schema, path, names)
     except duckdb.Error as exc:
         starts, problems = csvfile.structure(_text(path), label, schema)
         return 0, None, problems or [_refused(label, exc, starts)]
-    linemap = None if scanned.lone_cr else _linemap(ws, schema, rows, header_lines, scanned.lines)
+    linemap = _linemap(ws, schema, rows, header_lines, scanned.lines)
     if linemap is None:
         starts, problems = csvfile.structure(_text(path), label, schema)
-        if problems:
-            return rows, None, problems
-        if len(starts) != rows:
-            return rows, None, [Problem(label, None, None, f"unreadable CSV: {len(starts)} records by Python's csv "
-                                        f"module, {rows} by DuckDB; check the quotes and line breaks")]
+        if problems or len(starts) != rows:
+            return rows, None, problems or [_disagree(label, len(starts), rows)]
         linemap = csvfile.LineMap(rows, starts=starts)
+    return rows, linemap, _size_problems(schema, label, rows, linemap)
+
+
+def _relayed(ws: Workspace, schema: TableSchema, path: Path, label: str,
+             ) -> tuple[int, csvfile.LineMap | None, list[Problem]]:
+    """A file with carriage returns, read by the csv module and relayed to DuckDB (``csvfile.relay``)."""
+    text = _text(path)
+    starts, problems = csvfile.structure(text, label, schema)
+    if problems:
+        return 0, None, problems
+    folder = Path(tempfile.mkdtemp(prefix="inference-book-"))
+    try:
+        relayed = folder / "table.csv"
+        csvfile.relay(text, relayed)
+        del text
+        header = csvfile.read_header(relayed)
+        assert header is not None
+        rows = ws.read(schema, relayed, header[0])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if len(starts) != rows:
+        return rows, None, [_disagree(label, len(starts), rows)]
+    linemap = csvfile.LineMap(rows, starts=starts)
+    return rows, linemap, _size_problems(schema, label, rows, linemap)
+
+
+def _disagree(label: str, python_rows: int, duckdb_rows: int) -> Problem:
+    return Problem(label, None, None, f"unreadable CSV: {python_rows} records by Python's csv module, "
+                   f"{duckdb_rows} by DuckDB; check the quotes and line breaks")
+
+
+def _size_problems(schema: TableSchema, label: str, rows: int, linemap: csvfile.LineMap) -> list[Problem]:
+    """More rows than the contract allows, or none."""
     if rows > schema.max_rows:
-        return rows, None, [Problem(label, linemap.line(schema.max_rows), None, csvfile.too_many_rows(schema))]
+        return [Problem(label, linemap.line(schema.max_rows), None, csvfile.too_many_rows(schema))]
     if rows == 0:
-        return rows, None, [Problem(label, None, None, "the table has a header but no rows")]
-    return rows, linemap, []
+        return [Problem(label, None, None, "the table has a header but no rows")]
+    return []
 
 
 def _text(path: Path) -> str:
