@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analysis.data import checks, store, validation
+from analysis.data import checks, csvfile, store, validation
 from analysis.data.problems import MAX_REPORTS_PER_CHECK
 from tests.conftest import WIDGETS_CSV, WIDGETS_META
 
@@ -79,6 +79,32 @@ def test_text_after_a_closing_quote_is_refused_on_its_line(data_dir: Path) -> No
     text = "\n".join([HEADER, ALPHA, BETA.replace('"SRAM only, no DRAM"', '"SRAM only" no DRAM'), ""])
     [problem] = _problems(data_dir, text)
     assert problem.startswith(", line 3: unreadable CSV: a quoted field goes on after its closing quote"), problem
+
+
+SPACED = {' "alpha"': ' "alpha"', '"alpha" ': "alpha ", '"alpha"  ': "alpha  "}
+
+
+@pytest.mark.parametrize("cell", sorted(SPACED))
+def test_spaces_outside_the_quotes_are_part_of_the_value(data_dir: Path, cell: str) -> None:
+    """DuckDB would drop them; the csv module, frictionless and the book keep them, and refuse the value."""
+    assert _problems(data_dir, "\n".join([HEADER, ALPHA.replace("alpha,", f"{cell},"), BETA, ""])) == [
+        f", line 2, column 'slug': expected no leading or trailing white space, got {SPACED[cell]!r}"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
+def test_the_byte_scan_finds_what_straddles_its_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       chunk: int) -> None:
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", chunk)
+    path = tmp_path / "t.csv"
+    for text, spaced in (('a,b\nx,   "y"\n', True), ('a,b\n"x"   ,y\n', True), ('a,b\n"x ""y"""\n', False),
+                         ('a,b\nx  y,"z"\n', False)):
+        path.write_bytes(text.encode())
+        scanned = csvfile.scan(path)
+        assert (scanned.spaced_quote, scanned.lines, scanned.cr, scanned.utf8) == (spaced, 2, False, True), text
+    path.write_bytes("a,b\r\n\u00e9,\u3000\n".encode())
+    assert (csvfile.scan(path).cr, csvfile.scan(path).utf8, csvfile.scan(path).lines) == (True, True, 2)
+    path.write_bytes(b"a,b\n\xc3,x\n")
+    assert not csvfile.scan(path).utf8
 
 
 def test_every_problem_is_reported_at_once_references_included(data_dir: Path) -> None:

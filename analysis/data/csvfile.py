@@ -9,8 +9,9 @@ whose values hold line breaks spans more than one line, and lines are counted as
 When DuckDB refuses the file, or its records do not account for every line (a blank line),
 ``structure`` reads the records with Python's csv module, which says exactly where: ragged rows,
 blank lines, an unreadable header, missing or unexpected columns, too many rows. A file with carriage
-returns (CRLF, lone CR or mixed line endings, which DuckDB's reader does not take reliably) is read by
-the csv module and handed to DuckDB rewritten with line feeds (``relay``). ``decode`` says where bytes
+returns (CRLF, lone CR or mixed line endings, which DuckDB's reader does not take reliably), or with
+spaces between a quote and its comma (which DuckDB drops and the csv module keeps), is read by the csv
+module and handed to DuckDB rewritten with line feeds and every field quoted (``relay``). ``decode`` says where bytes
 that are not UTF-8 are.
 """
 
@@ -20,6 +21,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,28 +32,33 @@ from analysis.data.contracts import MAX_ROWS, TableSchema
 from analysis.data.problems import MAX_REPORTS_PER_CHECK, Problem
 
 CHUNK_BYTES = 1 << 20
+SPACED_QUOTE = re.compile(rb'(^|,) +"|" +(,|\r|$)', re.MULTILINE)
 
 
 @dataclass
 class Scan:
     """What one pass over a file's bytes found: its digest (a ``hashlib`` object, still open), its
     lines (counted at line feeds), whether it holds a carriage return anywhere, nothing but white
-    space, or bytes that are not UTF-8."""
+    space, bytes that are not UTF-8, or spaces between a quote and the comma or line break beside it
+    (``SPACED_QUOTE``: DuckDB drops those spaces, the csv module keeps them as part of the value)."""
 
     digest: Any
     lines: int
     cr: bool
     blank: bool
     utf8: bool
+    spaced_quote: bool = False
 
 
 def scan(path: Path) -> Scan:
     """One pass over the bytes of the file at ``path``, in chunks."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, blank, breaks, cr, last = True, True, 0, False, b""
+    utf8, blank, breaks, cr, last, spaced, tail = True, True, 0, False, b"", False, b""
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
+            if not spaced:
+                spaced, tail = _spaced_quote(tail + chunk)
             digest.update(chunk)
             if utf8 and (not chunk.isascii() or decoder.getstate()[0]):
                 try:
@@ -69,7 +76,19 @@ def scan(path: Path) -> Scan:
         except UnicodeDecodeError:
             utf8 = False
     lines = breaks + (1 if last not in (b"", b"\n") else 0)
-    return Scan(digest, lines, cr, blank, utf8)
+    return Scan(digest, lines, cr, blank, utf8, spaced)
+
+
+def _spaced_quote(data: bytes) -> tuple[bool, bytes]:
+    """Whether ``data`` has spaces between a quote and a comma or line break, and the end of it (its
+    trailing spaces and the byte before them) to put before the next chunk."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == ord('"'))
+    beside = np.concatenate([quotes[quotes >= 1] - 1, quotes[quotes < len(codes) - 1] + 1])
+    if (codes[beside] == ord(" ")).any() and SPACED_QUOTE.search(data):  # a cheap screen, then the pattern
+        return True, b""
+    kept = len(data.rstrip(b" "))
+    return False, data[max(kept - 1, 0):]
 
 
 def decode(raw: bytes, label: str) -> tuple[str | None, list[Problem]]:

@@ -143,7 +143,7 @@ def _read(ws: Workspace, schema: TableSchema, path: Path, label: str, scanned: c
     header = csvfile.read_header(path)
     if header is None or sorted(header[0]) != sorted(schema.column_names):
         return 0, None, csvfile.structure(_text(path), label, schema)[1] or [Problem(label, 1, None, "unreadable header")]
-    if scanned.cr:
+    if scanned.cr or scanned.spaced_quote:
         return _relayed(ws, schema, path, label)
     names, header_lines = header
     try:
@@ -162,7 +162,8 @@ def _read(ws: Workspace, schema: TableSchema, path: Path, label: str, scanned: c
 
 def _relayed(ws: Workspace, schema: TableSchema, path: Path, label: str,
              ) -> tuple[int, csvfile.LineMap | None, list[Problem]]:
-    """A file with carriage returns, read by the csv module and relayed to DuckDB (``csvfile.relay``)."""
+    """A file with carriage returns or spaced quotes (``csvfile.Scan``), read by the csv module and
+    relayed to DuckDB (``csvfile.relay``)."""
     text = _text(path)
     starts, problems = csvfile.structure(text, label, schema)
     if problems:
