@@ -18,6 +18,7 @@ import pytest
 
 from analysis.data import checks, csvfile, store, validation
 from analysis.data.problems import MAX_REPORTS_PER_CHECK
+from analysis.data.safety import compile_pattern
 from tests.conftest import WIDGETS_CSV, WIDGETS_META
 
 HEADER = WIDGETS_CSV.splitlines()[0]
@@ -208,6 +209,22 @@ def test_a_folder_whose_name_looks_like_a_pattern_is_read_as_named(tmp_path: Pat
     assert set(validation.validate(odd)) == {"sources", "widgets"}
 
 
+PATTERNS = ["^[a-z0-9-]+$", r"^https?://\S+$", "(?i)^gpu$", r"^\p{L}+$", "^.+$", "gpu", r"^\w+$", r"\d{4}",
+            "^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"]
+SUBJECTS = ["abc", "abc\n", "a b", "GPU", "gpu", "\u00c9a", "\u00e9", "x/y", "https://a.b/c", "https://a b", "2024",
+            "a2024b", "", "\n", "ab\ncd", "\uff41\uff42"]
+
+
+def test_a_contract_pattern_matches_in_duckdb_as_it_does_where_it_is_compiled() -> None:
+    """``safety.compile_pattern`` (Python's RE2) vets a pattern, DuckDB's RE2 runs it: same verdicts."""
+    with duckdb.connect() as con:
+        for pattern in PATTERNS:
+            compiled = compile_pattern(pattern)
+            for subject in SUBJECTS:
+                matched = con.execute("SELECT regexp_full_match($s, $p)", {"s": subject, "p": pattern}).fetchone()
+                assert matched == (compiled.fullmatch(subject) is not None,), (pattern, subject)
+
+
 def test_the_white_space_is_what_python_strips() -> None:
     assert checks.WHITESPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
     assert ("x" + checks.WHITESPACE + "y").strip(checks.WHITESPACE + "xy") == ""
@@ -218,3 +235,15 @@ def test_the_records_keep_their_lines_for_the_rules_and_the_rerun(data_dir: Path
     table = validation.validate(data_dir)["widgets"]
     assert list(table.lines) == [2, 4] and table.rows == 2
     assert list(table.frame["slug"]) == ["beta", "alpha"] and table.frame["cores"].iat[0] == ""
+
+
+def test_checks_that_duckdb_cannot_run_are_a_problem_of_the_contract(data_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise duckdb.InvalidInputException("Invalid Input Error: pattern too large")
+
+    monkeypatch.setattr(checks, "run", refuse)
+    with pytest.raises(validation.ValidationError) as info:
+        validation.validate(data_dir)
+    assert [str(p).split("data/")[-1] for p in info.value.problems][:1] == [
+        "sources.meta.yml: the contract's checks cannot run: Invalid Input Error: pattern too large"]

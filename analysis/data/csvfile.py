@@ -66,7 +66,7 @@ def scan(path: Path) -> Scan:
                 except UnicodeDecodeError:
                     utf8 = False
             if blank:
-                blank = not chunk.decode("utf-8", "ignore").strip()
+                blank = not chunk.decode("utf-8", "ignore").lstrip("\ufeff").strip()
             breaks += chunk.count(b"\n")
             cr = cr or b"\r" in chunk
             last = chunk[-1:]

@@ -128,7 +128,12 @@ def load_table(schema: TableSchema, csv_path: Path, *, whole: bool = True,
     scanned.digest.update(schema.path.read_bytes())
     table = LoadedTable(schema, ws, rows, linemap, csv_path, scanned.digest.hexdigest(), label)
     relation = table.relation
-    found = checks.run(ws.con, schema, relation) + keys.duplicates(ws.con, schema, relation)
+    try:
+        found = checks.run(ws.con, schema, relation) + keys.duplicates(ws.con, schema, relation)
+    except duckdb.Error as exc:  # a contract's pattern that DuckDB's RE2 refuses, say
+        ws.drop(schema.name)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, [Problem(file_label(schema.path), None, None, f"the contract's checks cannot run: {reason}")]
     problems = _problems(label, linemap, found)
     for column, value in keys.absent(ws.con, schema, relation) if whole else ():
         problems.append(Problem(label, None, column, f"no row has {column} {value!r}; the contract requires at "
