@@ -25,9 +25,12 @@ never on the repository itself, and reports each measurement with its budget:
     about a million rows, against a plain-Python loop over a sample (Python floats for costs,
     ``roofline_point`` for rooflines) extrapolated per scenario. Budget: at least 1e6 scenarios/s each.
 ``store``
-    ``validation.validate`` + ``store.build`` (the data tables, without the analyses' derived tables) of a copy of ``data/`` whose ``prices.csv`` has a million
-    valid rows (the real rows plus synthetic ones), in a child process that reports its own peak
-    resident memory. Budget: at most 5 s and under 1 GB. A miss is profiled with cProfile.
+    ``validation.validate`` + ``store.build`` (the data tables and the catalogue, without the analyses'
+    derived tables and without the forecast-rule check) of a copy of ``data/`` whose ``prices.csv`` has a
+    million valid rows (the real rows plus synthetic ones), beside the floor: DuckDB alone reading the
+    same files with every column as text and running the same checks in plain SQL. Each in a child
+    process that reports its own peak resident memory, three runs each in turn, the fastest kept.
+    Budget: at most 2 x the floor and 600 MB. A miss is profiled with cProfile.
 ``pages``
     Bytes of each chapter page's own HTML and of the shared scripts, and the time headless Chromium
     (network cut to 127.0.0.1) takes to draw every chart of the heaviest page: every ``fig-*-chart``

@@ -134,11 +134,20 @@ def _sweep_section(s: Mapping[str, Any]) -> list[str]:
 
 
 def _store_section(st: Mapping[str, Any]) -> list[str]:
-    """The size of the million-row store and, for a run that missed its budget, its profile."""
+    """The size of the million-row store, every run of it and of the floor, and, for a run that missed
+    its budget, its profile."""
     lines = ["", "## Million-row store", "",
              f"{st['prices_rows']:,} price rows ({st['csv_bytes'] / 1e6:.0f} MB of CSV), "
              f"{st['rows_total']:,} rows in all tables; importing `analysis.data.store` took {st['import_s']:.2f} s "
              "(not counted)."]
+    if "floor_s" in st:
+        lines += ["", f"Validate + build and the floor (DuckDB alone: every file read as text, the same checks "
+                      f"in plain SQL, `benchmarks/floor.py`), {st['repeats']} runs each in turn, the fastest kept:", "",
+                  "| | Fastest (s) | Runs (s) | Peak memory (MB) |", "|---|---:|---|---:|",
+                  f"| validate + build | {st['seconds']:.2f} | {', '.join(f'{x:.2f}' for x in st['runs_s'])} "
+                  f"| {st['peak_bytes'] / 1e6:,.0f} |",
+                  f"| floor | {st['floor_s']:.2f} | {', '.join(f'{x:.2f}' for x in st['floor_runs_s'])} "
+                  f"| {st['floor_peak_bytes'] / 1e6:,.0f} |"]
     if st["profile"]:
         lines += ["", "Where the time goes (cProfile, by own time):", "",
                   "| Function | Calls | Own (s) | Cumulative (s) |", "|---|---:|---:|---:|"]

@@ -74,7 +74,7 @@ def test_roofline_sweep(benchmark: Any, chips_models: tuple[pd.DataFrame, pd.Dat
 
 def test_validate_large_price_table(benchmark: Any, price_folder: Path) -> None:
     tables = benchmark.pedantic(validation.validate, args=(price_folder,), rounds=STORE_ROUNDS)
-    assert len(tables["prices"].frame) == PRICE_ROWS
+    assert tables["prices"].rows == PRICE_ROWS
 
 
 def test_build_store_of_large_price_table(benchmark: Any, price_folder: Path, tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 Frictionless is the independent check of the contracts as a Data Package (``analysis.data.datapackage``
 writes the descriptor): the committed data pass it with no error, a broken copy of ``data/`` fails it
-with an error naming the resource, row and field, and ``test_where_the_book_and_frictionless_differ``
-records, case by case, what each validator says where they disagree (the book strips every cell and
-parses numbers with pandas; frictionless keeps strings as written and parses with Python).
+with an error naming the resource, row and field, and ``test_what_the_book_and_frictionless_say_of_one_cell``
+records, case by case, what each validator says of one edited cell: the book refuses everything
+frictionless refuses, and more (it reads every cell as written, so surrounding white space is refused
+rather than stripped, and its integers, numbers and dates have a stricter syntax than Python's).
 
 No test here may reach the network: every one runs with the socket functions replaced by ones that
 raise (``no_network``), and ``test_the_frictionless_command_passes_data_with_no_network`` runs the
@@ -223,35 +224,43 @@ def test_a_dangling_list_reference_passes_frictionless_and_fails_the_extension_c
     assert _list_reference_problems(data_dir) == [("chips", 2, "source_ids", "no-such-source")]
 
 
-DIFFERENCES = [
+VERDICTS = [
     # (case, table, column, value, the book accepts it, frictionless accepts it)
-    ("integer written 2022.0", "chips", "year", "2022.0", True, False),
-    ("integer written 2.022e3", "chips", "year", "2.022e3", True, False),
+    # Where frictionless refuses, the book refuses too (it reads every cell as written):
+    ("integer written 2022.0", "chips", "year", "2022.0", False, False),
+    ("integer written 2.022e3", "chips", "year", "2.022e3", False, False),
+    ("padded list item", "chips", "precisions", "fp32; bf16", False, False),
+    ("padded source id", "chips", "source_ids", "klockwood-h100; epoch-ml-hardware", False, False),
+    ("padded key with a pattern", "chips", "slug", " {row1}", False, False),
+    ("padded value of an enum", "chips", "kind", " gpu", False, False),
+    ("padded foreign key", "benchmarks", "chip_slug", " {row1}", False, False),
+    # Where the book is stricter (list items, surrounding white space, number and integer syntax):
     ("integer written 2_022", "chips", "year", "2_022", False, True),
-    ("integer written ' 2022'", "chips", "year", " 2022", True, True),
+    ("integer written ' 2022'", "chips", "year", " 2022", False, True),
+    ("number written '80 '", "chips", "memory_gb", "80 ", False, True),
+    ("padded free text", "chips", "name", " {row1}", False, True),
     ("number NaN, no bounds", "claims", "value_low", "NaN", False, True),
     ("number inf, no bounds", "claims", "value_low", "inf", False, True),
     ("number 1_000", "claims", "value_low", "1_000", False, True),
     ("1e-400 where more than 0 is asked", "chips", "memory_gb", "1e-400", False, True),
     ("date 2024-1-5", "events", "date", "2024-1-5", False, True),
     ("required string of spaces", "chips", "name", "   ", False, True),
-    ("padded list item", "chips", "precisions", "fp32; bf16", True, False),
-    ("padded source id", "chips", "source_ids", "klockwood-h100; epoch-ml-hardware", True, False),
-    ("padded key with a pattern", "chips", "slug", " {row1}", True, False),
-    ("padded value of an enum", "chips", "kind", " gpu", True, False),
-    ("padded foreign key", "benchmarks", "chip_slug", " {row1}", True, False),
     ("padded key that then repeats another", "epoch_chips", "hardware", " {row1}", False, True),
     ("dangling list reference", "chips", "source_ids", "no-such-source", False, True),
+    # Where both accept:
+    ("integer written +2022", "chips", "year", "+2022", True, True),
+    ("number written .5e1", "chips", "memory_gb", ".5e1", True, True),
 ]
 
 
 @pytest.mark.parametrize(("case", "table", "column", "value", "book_accepts", "frictionless_accepts"),
-                         DIFFERENCES, ids=[d[0] for d in DIFFERENCES])
-def test_where_the_book_and_frictionless_differ(tmp_path: Path, case: str, table: str, column: str, value: str,
-                                                book_accepts: bool, frictionless_accepts: bool) -> None:
+                         VERDICTS, ids=[d[0] for d in VERDICTS])
+def test_what_the_book_and_frictionless_say_of_one_cell(tmp_path: Path, case: str, table: str, column: str,
+                                                        value: str, book_accepts: bool,
+                                                        frictionless_accepts: bool) -> None:
     """What each validator says of one edited cell (record 1, or record 2 for the repeated key), on a
-    copy of the table and the tables it refers to. Observed, not wished: where they differ, the
-    sidecars are the contract and the book's validation decides."""
+    copy of the table and the tables it refers to. Observed, not wished: the sidecars are the
+    contract and the book's validation decides."""
     data_dir = _copy_data(tmp_path, _needed(table))
     row = 2 if "repeats" in case else 1
     _set_cell(data_dir, table, row, column, value)
@@ -263,6 +272,11 @@ def test_where_the_book_and_frictionless_differ(tmp_path: Path, case: str, table
         assert any(p.column == column and p.line == row + 1 for p in book), [str(p) for p in book]
     if standard:
         assert any(e[0] == table and e[1] == row + 1 and (e[2] == column or column in e[4]) for e in standard), standard
+
+
+def test_the_book_accepts_nothing_frictionless_refuses() -> None:
+    """The verdicts agree wherever frictionless refuses a cell; the book differs only by refusing more."""
+    assert [case for case, *_, book, standard in VERDICTS if book and not standard] == []
 
 
 def test_a_descriptor_written_for_another_folder_checks_that_folder(data_dir: Path) -> None:

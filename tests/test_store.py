@@ -61,7 +61,8 @@ BAD_INPUTS = {
     ),
     "fractional integer": (
         lambda t: t.replace(",132,", ",13.5,"),
-        "line 2, column 'cores': expected a whole number, got '13.5'",
+        "line 2, column 'cores': expected a whole number written in digits (no decimal point, exponent or "
+        "separator), got '13.5'",
     ),
     "negative value": (
         lambda t: t.replace("beta,asic,0.23,", "beta,asic,-0.23,"),

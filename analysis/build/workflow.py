@@ -232,7 +232,7 @@ class _Run:
         except (analyses.AnalysisFailed, pipeline.ChapterFailed) as exc:
             raise failures.BuildFailed("store", f"an analysis failed: {exc}") from None
         self.outcome.store_built = True
-        rows = sum(len(t.frame) for t in tables.values())
+        rows = sum(t.rows for t in tables.values())
         live_store = self.root / paths.DATA / store.STORE_NAME
         self.echo(f"store: {validation.file_label(live_store)} ({len(tables)} tables, {rows} rows)")
 

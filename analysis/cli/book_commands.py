@@ -26,7 +26,7 @@ PARAMS_ENV = "INFERENCE_BOOK_PARAMS"
 
 def cmd_validate(args: argparse.Namespace) -> int:
     tables = validation.validate(Path(args.data))
-    rows = sum(len(t.frame) for t in tables.values())
+    rows = sum(t.rows for t in tables.values())
     print(f"data ok: {len(tables)} tables, {rows} rows")
     return 0
 
@@ -87,7 +87,7 @@ def cmd_store(args: argparse.Namespace) -> int:
         bookstore.build_tables(tables, out, root=Path(args.root))
     except analyses.AnalysisFailed as exc:
         return exits.report(exc, f"error: an analysis failed, {out} was not changed: {exc}")
-    rows = sum(len(t.frame) for t in tables.values())
+    rows = sum(t.rows for t in tables.values())
     print(f"store built: {out} ({len(tables)} tables, {rows} rows)")
     return 0
 

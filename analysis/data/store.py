@@ -1,6 +1,8 @@
 """Build the DuckDB store from validated tables, into a temporary file renamed into place when complete.
 
-``build`` writes each table of ``validation.validate`` with the SQL types of its contract, runs the
+``build`` writes each table of ``validation.validate`` with the SQL types of its contract, straight
+from the text DuckDB read it as during validation (the tables' workspace, with the new file
+attached there: no copy of the cells passes through Python), runs the
 checks it is given on the closed, complete file (the book passes its forecast-rule checks), adds the
 catalogue tables ``_tables`` and ``_columns`` and the inputs digest, lets ``extend`` add derived
 tables, and only then renames the file over the store: a failure at any point leaves the previous
@@ -19,9 +21,11 @@ import duckdb
 import pandas as pd
 
 from analysis import paths
-from analysis.data.contracts import LIST_SEPARATOR, MAX_FIELD_CHARS, TableSchema
+from analysis.data.checks import stored
+from analysis.data.contracts import MAX_FIELD_CHARS, TableSchema
+from analysis.data.problems import Problem, ValidationError
 from analysis.data.safety import quote_ident
-from analysis.data.validation import LoadedTable, Problem, ValidationError
+from analysis.data.tables import LoadedTable
 
 STORE_NAME = paths.STORE_NAME
 META_TABLES = ("_tables", "_columns")
@@ -30,21 +34,33 @@ INPUTS_TABLE = "_inputs"
 Check = Callable[[Path, dict[str, LoadedTable]], list[Problem]]
 
 
+OUT = "store_out"
+
+
 def _select_sql(schema: TableSchema) -> str:
-    parts = []
-    for col in schema.columns:
-        q = quote_ident(col.name)
-        cell = f"NULLIF({q}, '')"
-        if col.type == "list":
-            expr = f"list_transform(string_split({cell}, '{LIST_SEPARATOR}'), lambda x: trim(x))"
-        elif col.type == "boolean":
-            expr = f"lower({cell}) = 'true'"
-        elif col.type == "string":
-            expr = cell
-        else:
-            expr = f"CAST({cell} AS {col.sql_type})"
-        parts.append(f"{expr} AS {q}")
-    return ", ".join(parts)
+    """The typed columns of a validated table, from its text and the values its checks parsed
+    (``checks.stored``: blank cells NULL)."""
+    return ", ".join(f"{stored(col, position)} AS {quote_ident(col.name)}"
+                     for position, col in enumerate(schema.columns))
+
+
+def _write_tables(tables: dict[str, LoadedTable], path: Path) -> None:
+    """Create every table in the store file ``path`` from its validated text, in the workspace that
+    read it (the file attached there), and checkpoint it."""
+    workspaces = {id(t.workspace): t.workspace for t in tables.values()}
+    if not workspaces:
+        duckdb.connect(str(path)).close()
+    for key, workspace in workspaces.items():
+        con = workspace.con
+        con.execute(f"ATTACH $path AS {OUT}", {"path": str(path)})
+        try:
+            for name, t in sorted(tables.items()):
+                if id(t.workspace) == key:
+                    con.execute(f"CREATE TABLE {OUT}.{quote_ident(name)} AS SELECT {_select_sql(t.schema)} "
+                                f"FROM {t.relation}")
+            con.execute(f"CHECKPOINT {OUT}")
+        finally:
+            con.execute(f"DETACH {OUT}")
 
 
 def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -55,7 +71,7 @@ def _meta_frames(tables: dict[str, LoadedTable]) -> tuple[pd.DataFrame, pd.DataF
             "table_name": name, "title": t.schema.title, "description": t.schema.description,
             "origin_title": o.title, "producer": o.producer, "url": o.url,
             "date_accessed": o.date_accessed, "licence": o.licence, "citation": o.citation,
-            "primary_key": ",".join(t.schema.primary_key), "row_count": len(t.frame),
+            "primary_key": ",".join(t.schema.primary_key), "row_count": t.rows,
             "sha256": t.sha256, "file": f"data/{name}.csv",
         })
         for pos, c in enumerate(t.schema.columns):
@@ -122,15 +138,7 @@ def build(tables: dict[str, LoadedTable], store_path: Path, *, checks: Iterable[
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            for name, t in sorted(tables.items()):
-                con.register("incoming", t.frame)
-                con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT {_select_sql(t.schema)} FROM incoming")
-                con.unregister("incoming")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+        _write_tables(tables, tmp)
         problems = [p for check in checks for p in check(tmp, tables)]
         if problems:
             raise ValidationError(problems)

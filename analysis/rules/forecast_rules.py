@@ -39,7 +39,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis.data import sandbox, store, validation
+from analysis.data import sandbox, validation
+from analysis.data.contracts import LIST_SEPARATOR
 from analysis.errors import InputError
 
 TABLE = "forecasts"
@@ -79,7 +80,7 @@ def as_date(value: Any) -> dt.date:
 def declared_tables(listed: Any) -> list[str]:
     """The tables of a row's ``evidence_tables`` (a list, or the store's list text), as names."""
     if isinstance(listed, str):
-        return [t.strip() for t in listed.split(store.LIST_SEPARATOR) if t.strip()]
+        return [t.strip() for t in listed.split(LIST_SEPARATOR) if t.strip()]
     if listed is None or (isinstance(listed, float) and math.isnan(listed)):
         return []
     return [str(t) for t in listed]
