@@ -10,7 +10,7 @@ PARAMS ?=
 unexport PARAMS DATA
 DATA ?=
 
-.PHONY: book store datapackage test unit bench micro serve rerun pdf clean venv-check
+.PHONY: book store datapackage test unit bench micro serve lab rerun pdf clean venv-check
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,17 @@ micro: $(INSTALLED)
 ## serve: preview the built book on http://127.0.0.1:8000
 serve: book
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+
+## lab: JupyterLab on chapters/ from this venv, on 127.0.0.1: run a chapter and see its charts and glued values.
+## Nothing is fetched: no extension manager (read-only), no news feed, no update check (the options, and
+## lab/labconfig/page_config.json, which leaves out the announcements plugin). The kernels run without
+## INFERENCE_BOOK_BUILD, so they show what a reader sees (analysis/book/notebook_view.py).
+lab: venv-check
+	env -u INFERENCE_BOOK_BUILD JUPYTER_CONFIG_PATH="$(CURDIR)/lab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(PY) -m jupyterlab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=chapters \
+		--LabApp.extension_manager=readonly --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		$$(test "$$(id -u)" != 0 || echo --ServerApp.allow_root=True)
 
 ## pdf: the whole book as one PDF (_build/pdf/), printed by headless Chromium
 pdf: book

@@ -5,7 +5,8 @@ address (``url``), the repository, the abstract, the keywords and the licences. 
 them once per book folder, and everything that prints an edition takes it from there: the figure
 citations, the generated "How to cite" page (``analysis.book.cite_page``), ``analysis.__version__``.
 ``_config.yml`` repeats the address as ``html.baseurl`` for Sphinx, and a unit test keeps the two
-equal. ``page_url`` turns a page of the book and an anchor into an absolute address under ``url``.
+equal. ``page_url`` turns a page of the book and an anchor into an absolute address under ``url``, and
+``store_url`` gives the address of the published store.
 """
 
 from __future__ import annotations
@@ -100,3 +101,9 @@ def page_url(page: str, anchor: str | None = None, root: Path = paths.ROOT) -> s
         raise ValueError(f"not a page inside the book: {page!r}")
     url = f"{edition(root).url}/{page}"
     return f"{url}#{anchor}" if anchor else url
+
+
+def store_url(root: Path = paths.ROOT) -> str:
+    """Where the published store can be downloaded: ``<url>/data/inference.duckdb`` in the data
+    release beside the book (``analysis.build.data_release``)."""
+    return page_url(f"{paths.RELEASE_DIR}/{paths.STORE_NAME}", root=root)

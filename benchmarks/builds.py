@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import paths
+from analysis.book import notebook_view
 from analysis.build import bookstore, pipeline
 from analysis.data import store, validation
 from benchmarks.outcome import Budget, Outcome, Row, within
@@ -130,8 +131,9 @@ def measure_floor(clean: Outcome) -> Outcome:
         for nb_path in pipeline.chapter_notebooks(root):
             mark = time.perf_counter()
             nb = nbformat.read(nb_path, as_version=4)
-            NotebookClient(nb, timeout=NBCLIENT_TIMEOUT_S, kernel_name=pipeline.KERNEL_NAME,
-                           resources={"metadata": {"path": str(chapters_dir)}}).execute()
+            with notebook_view.book_build():  # the same outputs as the build's execute stage
+                NotebookClient(nb, timeout=NBCLIENT_TIMEOUT_S, kernel_name=pipeline.KERNEL_NAME,
+                               resources={"metadata": {"path": str(chapters_dir)}}).execute()
             per_chapter[nb_path.stem] = time.perf_counter() - mark
         floor = time.perf_counter() - start
     finally:

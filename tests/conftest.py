@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from analysis.book import notebook_view
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# The suite checks the book as the build makes it: every kernel it starts (nbval's, with
+# --nbval-current-env, and those of the tests' papermill runs) inherits this and emits the book's
+# outputs. A test of what a JupyterLab reader sees removes it (monkeypatch, or a server's environment).
+os.environ[notebook_view.BUILD_ENV] = "1"
 
 SOURCES_META = (ROOT / "data" / "sources.meta.yml").read_text(encoding="utf-8")
 

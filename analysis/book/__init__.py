@@ -1,4 +1,5 @@
-"""What a chapter cell calls: ``chapter`` (the ``Chapter`` helper: store, glue, tables, sources),
+"""What a chapter cell calls: ``chapter`` (the ``Chapter`` helper: store, glue, tables, sources, with
+``notebook_view``, what a chapter shows when it is run as a notebook rather than built),
 ``figures`` (numbered, citable figures and their files, with ``citation``, how to cite each),
 ``charts`` and ``charts_market`` (the chart specifications, with ``chart_words``, what they name in
 words), ``chart_layout`` (width, description and export layout), ``chart_embed`` (a chart's HTML),

@@ -6,7 +6,9 @@ A chapter's first code cell after its parameters does::
 
 and then reads with ``ch.db.sql(...)``, puts numbers into the prose with ``ch.glue(name, value)``
 (referred to in Markdown as ``{glue:text}`name:.1f```) and shows charts with ``ch.figure(...)``, which
-returns a citable ``Figure`` glued under its label for a ``{glue:figure}`` block in the prose.
+returns a citable ``Figure`` glued under its label for a ``{glue:figure}`` block in the prose. Run
+outside the book's build (in JupyterLab), each glued value and figure is also shown in the notebook
+(``analysis.book.notebook_view``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis import edition, paths
-from analysis.book import figures, labels
+from analysis.book import figures, labels, notebook_view
 from analysis.data.reader import StoreReader, open_store
 from analysis.escape import BIBTEX_KEY_RE, md_text
 from analysis.precision import round_series, round_value
@@ -104,10 +106,14 @@ class Chapter:
         self.glue(label, fig)
 
     def glue(self, name: str, value: Any) -> None:
-        """Make ``value`` available to the prose as ``{glue:text}`name```."""
+        """Make ``value`` available to the prose as ``{glue:text}`name```. Outside the book's build it
+        is also shown to the notebook's reader (``notebook_view.show_glued``)."""
         from myst_nb import glue
 
-        glue(name, round_value(value), display=False)
+        value = round_value(value)
+        glue(name, value, display=False)
+        if not notebook_view.building():
+            notebook_view.show_glued(name, value)
         self._note_code()
 
     def glue_md(self, name: str, text: str) -> None:

@@ -10,13 +10,15 @@ no font under 11 px, axis titles ending at the axis's end, legends stacked under
 phone one legend column and shorter axis labels, so nothing is cut).
 
 ``Figure`` wraps a chart with its label (``fig-...``), a one-line title for citations and the
-publishers of the sources its data comes from. In a notebook it displays the chart followed by links
+publishers of the sources its data comes from. While the book is built it displays the chart followed by links
 to the exported SVG, PNG and CSV and a "Cite this figure" block (``analysis.book.citation``); the chart's Vega-Lite spec travels in the
 output's metadata so the book build can export the files from the recorded notebook
 (``export_figures``) without executing anything again. The spec carries a ``description``
 (``chart_layout.describe``: the title and what is drawn), which Vega gives the SVG as its accessible
 name, and the output's metadata the figure's credit (``analysis.book.figure_files``), which the
 exported SVG and PNG carry above the chart and in the file.
+Run anywhere else (JupyterLab), a figure and any chart the renderer shows are emitted as the
+Vega-Lite mimetype that JupyterLab draws itself (``analysis.book.notebook_view``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import altair as alt
 import pandas as pd
 
 from analysis import edition
-from analysis.book import chart_embed, chart_layout, figure_files
+from analysis.book import chart_embed, chart_layout, figure_files, notebook_view
 from analysis.book.citation import BOOK_AUTHOR, BOOK_TITLE, Citation  # noqa: F401 - figures.Citation, figures.BOOK_TITLE
 from analysis.escape import csv_frame
 from analysis.precision import round_value
@@ -84,8 +86,13 @@ def chart_html(spec: Mapping[str, Any], *, div_id: str | None = None) -> str:
                                   spec_json=script_safe_json(dict(spec)))
 
 
-def _render(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    return {"text/html": chart_html(chart_layout.responsive(round_value(spec)))}
+def _render(spec: dict[str, Any], **_: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]:
+    """A chart shown by Altair: the book's HTML while the book is built, the Vega-Lite mimetype that
+    JupyterLab draws anywhere else (``analysis.book.notebook_view``)."""
+    spec = chart_layout.responsive(round_value(spec))
+    if notebook_view.building():
+        return {"text/html": chart_html(spec)}
+    return notebook_view.chart_bundle(spec, "<Vega-Lite chart>", EMBED_OPTIONS)
 
 
 def _rounded_data(data: Any, max_rows: int = 5000) -> Any:
@@ -197,10 +204,19 @@ class Figure:
             date=self.date, sources=tuple(self.sources), url=edition.page_url(self.page, self.label),
         )
 
-    def _repr_html_(self) -> str:
-        return self._repr_mimebundle_()[0]["text/html"]
+    def _repr_mimebundle_(self, include: Any = None,
+                          exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """While the book is built: its HTML, with the spec in the metadata for ``export_figures``.
+        Anywhere else: the chart as JupyterLab draws it, its title and citation as text."""
+        if not notebook_view.building():
+            text = f"Figure {self.label}: {self.title}\nCite as: {self.citation().text()}"
+            return notebook_view.chart_bundle(self._spec, text, EMBED_OPTIONS)
+        meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec,
+                                      "credit": self.credit().to_dict()}}
+        return {"text/html": self.book_html()}, meta
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
+    def book_html(self) -> str:
+        """The chart as the book's pages draw it, its download links and its "Cite this figure" block."""
         cite = self.citation()
         base = f"../{FIGURES_DIR}/{self.label}"
         links = " \u00b7 ".join(
@@ -210,10 +226,7 @@ class Figure:
             f'<div class="figure-extras" data-figure="{self.label}">'
             f'<p class="figure-downloads">Download: {links}</p>{cite.html()}</div>'
         )
-        body = chart_html(self._spec, div_id=f"{self.label}-chart") + block
-        meta = {OUTPUT_METADATA_KEY: {"label": self.label, "title": self.title, "spec": self._spec,
-                                      "credit": self.credit().to_dict()}}
-        return {"text/html": body}, meta
+        return chart_html(self._spec, div_id=f"{self.label}-chart") + block
 
     def credit(self) -> figure_files.Credit:
         """What the figure's exported files say about it: title, data sources, edition, licence, URL."""

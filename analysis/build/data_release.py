@@ -20,12 +20,12 @@ import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from analysis import escape
+from analysis import escape, paths
 from analysis.data import datapackage, store
 from analysis.data.contracts import SIDECAR_SUFFIX, load_schema
 from analysis.errors import InputError
 
-RELEASE_DIR = "data"
+RELEASE_DIR = paths.RELEASE_DIR
 INDEX_JSON = "index.json"
 INDEX_HTML = "index.html"
 CHUNK = 1 << 20

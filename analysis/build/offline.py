@@ -5,7 +5,8 @@ folder on ``127.0.0.1`` on a free port; ``launch`` starts Debian's headless Chro
 Playwright; ``offline_context`` opens a browser context in which every request that leaves the
 machine is aborted and recorded (so a page that would reach the network is seen, not silently
 served from it), and ``watch`` records what goes wrong on a page: requests that failed or answered
-400 and above, console errors and uncaught exceptions.
+400 and above, console errors and uncaught exceptions. ``JUPYTERLAB_OFFLINE`` holds the options that
+keep a JupyterLab server (``make lab``, ``tests/test_jupyterlab.py``) from the network.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ CHROMIUM_ARGS = (
 )
 LOCAL_SCHEMES = ("data:", "blob:")
 CHART_SELECTOR = "div[id^='fig-'][id$='-chart']"  # the container of each figure's chart
+JUPYTERLAB_OFFLINE = (  # JupyterLab's options that keep it from the network (`make lab` uses them too)
+    "--ServerApp.ip=127.0.0.1",
+    "--LabApp.extension_manager=readonly",  # no PyPI search for extensions
+    "--LabApp.news_url=None",  # no news feed, and no toast asking to fetch it
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -7,7 +7,9 @@ store table it read on its last run (recorded while it ran, through ``StoreReade
 of the ``analysis`` modules chapters import. Stale chapters are executed by papermill into a
 temporary file; only a successful run replaces the notebook, after the metadata papermill changes on
 every run (timestamps, durations, kernel versions, random cell ids) has been normalized away
-(``analysis.build.notebooks``), so an unchanged chapter executed again is the same bytes. The HTML
+(``analysis.build.notebooks``), so an unchanged chapter executed again is the same bytes. Its kernel
+runs with ``notebook_view.BUILD_ENV`` set, so it emits what the book needs and not the outputs a
+JupyterLab reader is shown; a chapter whose outputs were saved from such a session is stale. The HTML
 is built from the executed chapters by ``analysis.build.html_build``.
 """
 
@@ -27,6 +29,7 @@ import nbformat
 import yaml
 
 from analysis import paths
+from analysis.book import notebook_view
 from analysis.build import limits, notebooks
 from analysis.build import parameters as params_mod
 from analysis.data import reader
@@ -170,6 +173,8 @@ def plan(
         digest = inputs_hash(notebooks.source_hash(nb), params, read)
         if force:
             plans.append(Plan(nb_path, True, "forced", digest))
+        elif notebook_view.made_in_notebook_view(nb):
+            plans.append(Plan(nb_path, True, "outputs saved from a notebook session, not the build", digest))
         elif recorded.get("inputs") != digest:
             plans.append(Plan(nb_path, True, _why(recorded, nb, params, read), digest))
         else:
@@ -222,12 +227,13 @@ def run_notebook(nb_path: Path, out: Path, parameters: Mapping[str, Any] | None)
     os.environ[reader.READS_LOG_ENV] = str(log)
     timeout = limits.cell_timeout()
     try:
-        papermill.execute_notebook(
-            str(nb_path), str(out), parameters=dict(parameters) if parameters else None,
-            cwd=str(nb_path.parent), kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-            request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
-            execution_timeout=timeout, start_timeout=min(timeout, 120),
-        )
+        with notebook_view.book_build():  # the kernel emits what the book needs (and nbval compares)
+            papermill.execute_notebook(
+                str(nb_path), str(out), parameters=dict(parameters) if parameters else None,
+                cwd=str(nb_path.parent), kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, extra_arguments=QUIET_KERNEL,
+                execution_timeout=timeout, start_timeout=min(timeout, 120),
+            )
     except CellTimeoutError:
         raise CellTimeout(f"{nb_path.name}: a cell ran longer than the limit of {timeout:g} s "
                           f"({limits.CELL_TIMEOUT_ENV}); it was stopped") from None

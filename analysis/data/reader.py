@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis import edition, paths
 from analysis.data.safety import quote_ident
 
 READS_LOG_ENV = "INFERENCE_BOOK_READS_LOG"
@@ -31,7 +32,7 @@ class StoreReader:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.exists():
-            raise FileNotFoundError(f"no store at {self.path}; build it with `make store`")
+            raise FileNotFoundError(missing_store_message(self.path))
         self._con = duckdb.connect(str(self.path), read_only=True)
         self.tables_read: set[str] = set()
         self._tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -82,6 +83,19 @@ class StoreReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def missing_store_message(path: Path) -> str:
+    """What to do when there is no store at ``path``: build it, or download the published one (its
+    address comes from ``CITATION.cff``) and point the chapter's ``store`` parameter at it."""
+    try:
+        where = f"download the published store from {edition.store_url()}"
+    except (OSError, KeyError, ValueError):  # a package installed without its CITATION.cff
+        where = f"download {paths.STORE_NAME} from the book's data release (data/ at the book's address)"
+    shown = path if path.is_absolute() else f"{path} (from {Path.cwd()})"
+    return (f"no store at {shown}; build it with `make store` in a clone of the book, or {where} and point "
+            "the chapter's `store` parameter at the file: edit `store = ...` in its parameters cell, or run "
+            "`papermill CHAPTER.ipynb OUT.ipynb -p store PATH`")
 
 
 def open_store(path: str | Path) -> StoreReader:
