@@ -70,7 +70,7 @@ def test_while_building_a_figure_is_the_books_html_only() -> None:
     assert set(data) == {"text/html", "text/plain"}
     assert data["text/html"] == fig.book_html() and 'id="fig-test-chart"' in data["text/html"]
     assert meta == {figures.OUTPUT_METADATA_KEY: {"label": "fig-test", "title": "A test figure",
-                                                  "spec": fig.spec}}
+                                                  "spec": fig.spec, "credit": fig.credit().to_dict()}}
 
 
 def test_in_a_notebook_a_figure_is_vega_lite_and_no_html(notebook: None) -> None:
