@@ -229,3 +229,23 @@ def test_a_tables_verdict_is_in_view_and_long_tables_page(browser: object, serve
     ARTIFACTS.mkdir(exist_ok=True)
     wrapper.screenshot(path=str(ARTIFACTS / f"table-verdicts-{width}.png"))
     assert not any(problems[key] for key in ("offsite", "failed", "pageerror")), problems
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_charts_reflow_on_a_phone_with_readable_labels(browser: object, server: str, path: str) -> None:
+    """At 375 px every static chart is drawn at its own size in its column (not shrunk as a picture),
+    and no text in it is smaller than 10 px on screen."""
+    page, problems = open_page(browser, server, path, width=375)
+    wait_for_charts(page)
+    found = page.evaluate("""() => [...document.querySelectorAll("div[id^='fig-'][id$='-chart'] svg.marks")].map(svg => {
+        const box = svg.getBoundingClientRect();
+        const width = parseFloat(svg.getAttribute('width')) || box.width;
+        const sizes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())
+            .map(t => t.getBoundingClientRect().height ? parseFloat(getComputedStyle(t).fontSize) * box.width / width : 99);
+        return {id: svg.closest("div[id^='fig-']").id, scale: box.width / width, smallest: Math.min(99, ...sizes)};
+    })""")  # type: ignore[attr-defined]
+    assert found, f"{path} draws no chart"
+    shrunk = [f for f in found if f["scale"] < 0.95 or f["smallest"] < 10]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"phone-{Path(path).stem}.png"), full_page=True)  # type: ignore[attr-defined]
+    assert not shrunk, f"{path}: charts shrunk or with text under 10 px at 375 px: {shrunk}"
