@@ -45,4 +45,4 @@ def measure_import(raw: Path | None = None) -> Outcome:
                 Budget("import of every public release", f"{best:.2f} s", f"<= {IMPORT_BUDGET_S:.0f} s",
                        within(best, IMPORT_BUDGET_S)))]
     rows += [Row(f"  {name}", f"{seconds:.2f} s") for name, seconds in per_release.items()]
-    return Outcome("import", rows, {"seconds": best, "runs_s": totals, "per_release_s": per_release, "rows": rows_made})
+    return Outcome("import", rows, {"seconds": best, "runs_s": totals, "per_release_s": per_release, "rows_made": rows_made})
