@@ -41,6 +41,7 @@ import re
 
 import pandas as pd
 
+from analysis.models import roofline
 from analysis.rules import verdicts, vocabulary
 from analysis.rules.vocabulary import Judgement, Verdict
 
@@ -149,20 +150,10 @@ def _native(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
     return vocabulary.supported("the chip's record lists only integer formats")
 
 
-def _terms(value: object) -> list[str]:
-    """The terms of a list cell: a ``;``-separated string (a CSV file) or a sequence (the store's lists)."""
-    if isinstance(value, str):
-        items: list[object] = list(value.split(";"))
-    elif value is None or (isinstance(value, float) and pd.isna(value)):
-        items = []
-    else:
-        items = list(value)  # type: ignore[call-overload]
-    return [str(t).strip().lower() for t in items if str(t).strip()]
-
-
 def _architecture(claim: pd.Series, chips: pd.DataFrame) -> Judgement:
-    recorded = _terms(chips.set_index("slug").loc[claim["chip_slug"], ARCHITECTURE_METRIC])
-    named = _terms(claim["qualifier"])
+    # a list cell, as the CSV (";"-separated) or the store (an array) gives it
+    recorded = sorted(roofline.precision_names(chips.set_index("slug").loc[claim["chip_slug"], ARCHITECTURE_METRIC]))
+    named = sorted(roofline.precision_names(claim["qualifier"]))
     if not recorded:
         return vocabulary.unverifiable(f"no execution model of {claim['chip_slug']} on record")
     held = [t for t in named if t in recorded]
